@@ -1,0 +1,37 @@
+"""normwear-hf: NormWear, a foundation model for wearable physiological signals, on Hugging Face transformers.
+
+Importing the package registers NormWear with ``AutoConfig``, ``AutoModel`` and ``AutoFeatureExtractor``,
+and marks the classes for ``register_for_auto_class`` so that ``save_pretrained`` writes ``auto_map`` and
+the modeling code (a saved folder then loads with ``trust_remote_code=True`` without this package).
+"""
+
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+
+from .configuration_normwear import NORMWEAR_PRESETS, NormWearConfig
+from .feature_extraction_normwear import CHANNEL_TYPES, NormWearFeatureExtractor
+from .modeling_normwear import NormWearModel, NormWearModelOutput, NormWearPreTrainedModel
+
+__version__ = "0.1.0"
+
+
+def _register() -> None:
+    AutoConfig.register(NormWearConfig.model_type, NormWearConfig, exist_ok=True)
+    AutoModel.register(NormWearConfig, NormWearModel, exist_ok=True)
+    AutoFeatureExtractor.register(NormWearConfig, NormWearFeatureExtractor, exist_ok=True)
+    NormWearConfig.register_for_auto_class()
+    NormWearModel.register_for_auto_class("AutoModel")
+    NormWearFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
+
+
+_register()
+
+__all__ = [
+    "CHANNEL_TYPES",
+    "NORMWEAR_PRESETS",
+    "NormWearConfig",
+    "NormWearFeatureExtractor",
+    "NormWearModel",
+    "NormWearModelOutput",
+    "NormWearPreTrainedModel",
+    "__version__",
+]

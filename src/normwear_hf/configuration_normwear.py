@@ -1,0 +1,221 @@
+"""NormWear model configuration.
+
+This file is copied next to saved models for ``trust_remote_code``: it imports only third-party packages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import PretrainedConfig
+
+FUSION_MODES = ("cls_attention", "mean", "none")
+MASK_STRATEGIES = ("structured", "random")
+
+# Named sizes. "base" is the paper's model; the smaller ones trade accuracy for CPU speed.
+NORMWEAR_PRESETS: dict[str, dict[str, Any]] = {
+    "base": {},
+    "small": {
+        "hidden_size": 256,
+        "num_hidden_layers": 6,
+        "num_attention_heads": 8,
+        "intermediate_size": 1024,
+        "patch_size": [13, 13],
+        "decoder_hidden_size": 128,
+        "decoder_num_attention_heads": 4,
+        "decoder_intermediate_size": 512,
+    },
+    "tiny": {
+        "hidden_size": 128,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 4,
+        "intermediate_size": 512,
+        "patch_size": [13, 13],
+        "decoder_hidden_size": 64,
+        "decoder_num_hidden_layers": 1,
+        "decoder_num_attention_heads": 4,
+        "decoder_intermediate_size": 256,
+    },
+}
+
+
+class NormWearConfig(PretrainedConfig):
+    r"""Configuration of a NormWear backbone (and of its pretraining decoder and masking).
+
+    Defaults reproduce the paper's base model: a ViT-B encoder (768 wide, 12 blocks, 12 heads, MLP 3072)
+    over 9 x 5 (time x scale) patches of the wavelet scalogram, with a [CLS]-attention fusion block after
+    every 2nd encoder block (about 127.7 M parameters).
+
+    Args:
+        hidden_size: width of the encoder tokens.
+        num_hidden_layers: encoder blocks, shared across channels.
+        num_attention_heads: heads of every encoder and fusion block.
+        intermediate_size: hidden width of the MLPs.
+        hidden_act: activation of the MLPs (``"gelu"``).
+        hidden_dropout_prob: dropout after attention and MLP projections.
+        attention_probs_dropout_prob: dropout on attention weights.
+        initializer_range: standard deviation of the [CLS] and mask token initialisation.
+        layer_norm_eps: epsilon of every LayerNorm.
+        qkv_bias: whether query/key/value projections have a bias.
+        num_input_planes: planes per channel from the feature extractor (signal, 1st and 2nd difference).
+        num_scales: wavelet scales per plane (the scalogram's second axis).
+        patch_size: ``[time, scale]`` size of a patch; the scale axis must be divisible by it.
+        fusion_mode: how channels exchange information: ``"cls_attention"`` (a transformer block over the
+            per-channel [CLS] tokens), ``"mean"`` (each [CLS] replaced by the mean over real channels) or
+            ``"none"`` (channels independent).
+        fusion_interval: fuse after encoder block ``i`` when ``i % fusion_interval == 0``.
+        position_reference_time_patches: time patches of the pretraining window (43 for 388 CWT steps and
+            patch 9). With ``interpolate_pos_encoding`` other lengths are mapped onto this range.
+        interpolate_pos_encoding: map time positions of other lengths onto the pretraining range (True)
+            or extend the sine-cosine table past it (False).
+        decoder_*: size of the lightweight masked-reconstruction decoder.
+        mask_strategy: ``"structured"`` (whole time rows and scale columns) or ``"random"`` patches.
+        mask_time_ratio, mask_scale_ratio: fractions of time rows / scale columns masked (structured).
+        mask_ratio: fraction of patches masked (random).
+    """
+
+    model_type = "normwear"
+
+    def __init__(
+        self,
+        hidden_size: int = 768,
+        num_hidden_layers: int = 12,
+        num_attention_heads: int = 12,
+        intermediate_size: int = 3072,
+        hidden_act: str = "gelu",
+        hidden_dropout_prob: float = 0.0,
+        attention_probs_dropout_prob: float = 0.0,
+        initializer_range: float = 0.02,
+        layer_norm_eps: float = 1e-6,
+        qkv_bias: bool = True,
+        num_input_planes: int = 3,
+        num_scales: int = 65,
+        patch_size: list[int] | tuple[int, int] = (9, 5),
+        fusion_mode: str = "cls_attention",
+        fusion_interval: int = 2,
+        position_reference_time_patches: int = 43,
+        interpolate_pos_encoding: bool = True,
+        decoder_hidden_size: int = 512,
+        decoder_num_hidden_layers: int = 2,
+        decoder_num_attention_heads: int = 8,
+        decoder_intermediate_size: int = 2048,
+        mask_strategy: str = "structured",
+        mask_time_ratio: float = 0.6,
+        mask_scale_ratio: float = 0.5,
+        mask_ratio: float = 0.8,
+        **kwargs: Any,
+    ) -> None:
+        self.hidden_size = hidden_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.intermediate_size = intermediate_size
+        self.hidden_act = hidden_act
+        self.hidden_dropout_prob = hidden_dropout_prob
+        self.attention_probs_dropout_prob = attention_probs_dropout_prob
+        self.initializer_range = initializer_range
+        self.layer_norm_eps = layer_norm_eps
+        self.qkv_bias = qkv_bias
+        self.num_input_planes = num_input_planes
+        self.num_scales = num_scales
+        self.patch_size = [int(p) for p in patch_size] if _is_pair(patch_size) else patch_size
+        self.fusion_mode = fusion_mode
+        self.fusion_interval = fusion_interval
+        self.position_reference_time_patches = position_reference_time_patches
+        self.interpolate_pos_encoding = interpolate_pos_encoding
+        self.decoder_hidden_size = decoder_hidden_size
+        self.decoder_num_hidden_layers = decoder_num_hidden_layers
+        self.decoder_num_attention_heads = decoder_num_attention_heads
+        self.decoder_intermediate_size = decoder_intermediate_size
+        self.mask_strategy = mask_strategy
+        self.mask_time_ratio = mask_time_ratio
+        self.mask_scale_ratio = mask_scale_ratio
+        self.mask_ratio = mask_ratio
+        super().__init__(**kwargs)
+        self._validate()
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> NormWearConfig:
+        """A named size: ``"base"`` (the paper's), ``"small"`` (for CPU users) or ``"tiny"`` (for tests)."""
+        if name not in NORMWEAR_PRESETS:
+            raise ValueError(f"Unknown NormWear preset {name!r}; choose one of {sorted(NORMWEAR_PRESETS)}.")
+        return cls(**{**NORMWEAR_PRESETS[name], **overrides})
+
+    @property
+    def num_fusion_layers(self) -> int:
+        """Fusion blocks the encoder holds (0 unless ``fusion_mode == "cls_attention"``)."""
+        if self.fusion_mode != "cls_attention":
+            return 0
+        return len(range(0, self.num_hidden_layers, self.fusion_interval))
+
+    def _validate(self) -> None:
+        def positive_int(name: str) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"NormWearConfig.{name} must be a positive integer, got {value!r}.")
+
+        def fraction(name: str, low_open: bool = True) -> None:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not (0.0 < value < 1.0 if low_open else 0 <= value < 1):
+                interval = "(0, 1)" if low_open else "[0, 1)"
+                raise ValueError(f"NormWearConfig.{name} must be a number in {interval}, got {value!r}.")
+
+        for name in (
+            "hidden_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "intermediate_size",
+            "num_input_planes",
+            "num_scales",
+            "fusion_interval",
+            "position_reference_time_patches",
+            "decoder_hidden_size",
+            "decoder_num_hidden_layers",
+            "decoder_num_attention_heads",
+            "decoder_intermediate_size",
+        ):
+            positive_int(name)
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+            fraction(name, low_open=False)
+        for name in ("mask_time_ratio", "mask_scale_ratio", "mask_ratio"):
+            fraction(name)
+        for width, heads in (
+            ("hidden_size", "num_attention_heads"),
+            ("decoder_hidden_size", "decoder_num_attention_heads"),
+        ):
+            if getattr(self, width) % getattr(self, heads) != 0:
+                raise ValueError(
+                    f"NormWearConfig.{width} ({getattr(self, width)}) must be divisible by "
+                    f"{heads} ({getattr(self, heads)})."
+                )
+        for width in ("hidden_size", "decoder_hidden_size"):
+            if getattr(self, width) % 4 != 0:
+                raise ValueError(
+                    f"NormWearConfig.{width} must be divisible by 4 for the 2D sine-cosine positions, "
+                    f"got {getattr(self, width)}."
+                )
+        if not _is_pair(self.patch_size) or any(
+            isinstance(p, bool) or not isinstance(p, int) or p <= 0 for p in self.patch_size
+        ):
+            raise ValueError(
+                f"NormWearConfig.patch_size must be two positive integers [time, scale], got {self.patch_size!r}."
+            )
+        if self.num_scales % self.patch_size[1] != 0:
+            raise ValueError(
+                f"NormWearConfig.num_scales ({self.num_scales}) must be divisible by the scale patch size "
+                f"({self.patch_size[1]}); e.g. patch_size=[9, 5] or [13, 13] for 65 scales."
+            )
+        if self.fusion_mode not in FUSION_MODES:
+            raise ValueError(f"NormWearConfig.fusion_mode must be one of {FUSION_MODES}, got {self.fusion_mode!r}.")
+        if self.mask_strategy not in MASK_STRATEGIES:
+            raise ValueError(
+                f"NormWearConfig.mask_strategy must be one of {MASK_STRATEGIES}, got {self.mask_strategy!r}."
+            )
+        if self.layer_norm_eps <= 0 or self.initializer_range <= 0:
+            raise ValueError("NormWearConfig.layer_norm_eps and initializer_range must be positive.")
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) == 2
+
+
+__all__ = ["NormWearConfig", "NORMWEAR_PRESETS", "FUSION_MODES", "MASK_STRATEGIES"]

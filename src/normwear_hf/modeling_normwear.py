@@ -1,0 +1,544 @@
+"""NormWear backbone: scalogram patches -> channel-shared ViT encoder with [CLS] fusion across channels.
+
+This file is copied next to saved models for ``trust_remote_code``: it imports only third-party packages
+and its flat siblings.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError
+from torch import nn
+from transformers import PreTrainedModel
+from transformers.activations import ACT2FN
+from transformers.utils import ModelOutput
+
+from .configuration_normwear import NormWearConfig
+
+try:  # transformers >= 5: initialisers that skip tensors already loaded from a checkpoint
+    from transformers import initialization as init
+except ImportError:  # pragma: no cover - older transformers
+    from torch.nn import init
+
+POOLINGS = ("probe", "channel", "recording", "cls")
+
+
+@dataclass
+class NormWearModelOutput(ModelOutput):
+    r"""Output of [`NormWearModel`].
+
+    Args:
+        last_hidden_state: ``[batch, channels, 1 + patches, hidden]`` tokens after the final LayerNorm; token 0
+            of each channel is its (fused) [CLS]. Padded channels are all zero.
+        pooler_output: ``[batch, channels, hidden]`` the fused per-channel [CLS] tokens.
+        hidden_states: on request, the embeddings and the output of every encoder block (after fusion), each
+            ``[batch, channels, 1 + patches, hidden]``.
+        attentions: on request, every encoder block's attention weights ``[batch, channels, heads, L, L]``.
+        fusion_attentions: on request, every [CLS]-fusion block's weights ``[batch, heads, channels, channels]``.
+        token_mask: ``[batch, channels, 1 + patches]`` True where a token comes from a real channel and real
+            (unpadded) time; what poolings average over.
+    """
+
+    last_hidden_state: torch.FloatTensor | None = None
+    pooler_output: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+    fusion_attentions: tuple[torch.FloatTensor, ...] | None = None
+    token_mask: torch.BoolTensor | None = None
+
+
+def sincos_2d_position_table(time_positions: torch.Tensor, num_scale_patches: int, width: int) -> torch.Tensor:
+    """MAE-style fixed 2D sine-cosine table ``[time * scale, width]``: half the width encodes time, half scale.
+
+    Time positions may be fractional, which is how other lengths are mapped onto the pretraining range.
+    """
+    quarter = width // 4
+    omega = 1.0 / 10000 ** (torch.arange(quarter, dtype=torch.float64) / quarter)
+
+    def encode(positions: torch.Tensor) -> torch.Tensor:
+        angles = positions.to(torch.float64)[:, None] * omega[None, :]
+        return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+    time_table = encode(time_positions)  # [Pt, width/2]
+    scale_table = encode(torch.arange(num_scale_patches, dtype=torch.float64))  # [Ps, width/2]
+    grid = torch.cat(
+        [
+            time_table[:, None, :].expand(-1, num_scale_patches, -1),
+            scale_table[None, :, :].expand(time_table.shape[0], -1, -1),
+        ],
+        dim=-1,
+    )
+    return grid.reshape(-1, width).to(torch.float32)
+
+
+class NormWearPatchEmbeddings(nn.Module):
+    """Cuts each channel's ``[planes, time, scales]`` scalogram into non-overlapping patches -> tokens."""
+
+    def __init__(self, config: NormWearConfig) -> None:
+        super().__init__()
+        self.patch_size = tuple(config.patch_size)
+        self.projection = nn.Conv2d(
+            config.num_input_planes, config.hidden_size, kernel_size=self.patch_size, stride=self.patch_size
+        )
+
+    def forward(self, scalograms: torch.Tensor) -> torch.Tensor:
+        # [N, planes, T, S] -> [N, D, Pt, Ps] -> [N, Pt * Ps, D] (time-major token order)
+        patches = self.projection(scalograms.to(self.projection.weight.dtype))
+        return patches.flatten(2).transpose(1, 2)
+
+
+class NormWearEmbeddings(nn.Module):
+    """Patch tokens + fixed 2D sine-cosine positions, with a learned [CLS] token in front of each channel."""
+
+    def __init__(self, config: NormWearConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.patch_embeddings = NormWearPatchEmbeddings(config)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        # Position tables depend only on the grid: computed once per (grid, device, dtype), never per call.
+        self._position_cache: dict[tuple, torch.Tensor] = {}
+
+    def grid_shape(self, time_steps: int) -> tuple[int, int]:
+        patch_t, patch_s = self.config.patch_size
+        return time_steps // patch_t, self.config.num_scales // patch_s
+
+    def position_table(
+        self, num_time_patches: int, interpolate: bool, device: torch.device, dtype: torch.dtype
+    ) -> torch.Tensor:
+        num_scale_patches = self.config.num_scales // self.config.patch_size[1]
+        key = (num_time_patches, num_scale_patches, interpolate, device, dtype)
+        table = self._position_cache.get(key)
+        if table is None:
+            positions = torch.arange(num_time_patches, dtype=torch.float64)
+            reference = self.config.position_reference_time_patches
+            if interpolate and num_time_patches != reference and num_time_patches > 1:
+                positions = positions * (reference - 1) / (num_time_patches - 1)
+            table = sincos_2d_position_table(positions, num_scale_patches, self.config.hidden_size)
+            table = table.to(device=device, dtype=dtype)
+            self._position_cache[key] = table
+        return table
+
+    def forward(self, scalograms: torch.Tensor, interpolate_pos_encoding: bool) -> torch.Tensor:
+        tokens = self.patch_embeddings(scalograms)
+        num_time_patches, _ = self.grid_shape(scalograms.shape[-2])
+        tokens = tokens + self.position_table(num_time_patches, interpolate_pos_encoding, tokens.device, tokens.dtype)
+        cls = self.cls_token.to(tokens.dtype).expand(tokens.shape[0], -1, -1)
+        return self.dropout(torch.cat([cls, tokens], dim=1))
+
+
+class NormWearSelfAttention(nn.Module):
+    """Multi-head self-attention with one fused qkv projection; SDPA unless weights are requested."""
+
+    def __init__(self, config: NormWearConfig, hidden_size: int, num_heads: int) -> None:
+        super().__init__()
+        self.config = config
+        self.num_heads = num_heads
+        self.head_dim = hidden_size // num_heads
+        self.qkv = nn.Linear(hidden_size, 3 * hidden_size, bias=config.qkv_bias)
+        self.proj = nn.Linear(hidden_size, hidden_size)
+        self.dropout_prob = config.attention_probs_dropout_prob
+        self.proj_dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        key_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        batch, length, width = hidden_states.shape
+        qkv = self.qkv(hidden_states).view(batch, length, 3, self.num_heads, self.head_dim)
+        query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [N, heads, L, head_dim]
+        attn_mask = None if key_mask is None else key_mask[:, None, None, :]
+        dropout = self.dropout_prob if self.training else 0.0
+        weights = None
+        if output_attentions or getattr(self.config, "_attn_implementation", None) == "eager":
+            scores = (query @ key.transpose(-2, -1)) / math.sqrt(self.head_dim)
+            if attn_mask is not None:
+                scores = scores.masked_fill(~attn_mask, torch.finfo(scores.dtype).min)
+            weights = scores.softmax(dim=-1)
+            context = F.dropout(weights, p=dropout, training=self.training) @ value
+        else:
+            context = F.scaled_dot_product_attention(query, key, value, attn_mask=attn_mask, dropout_p=dropout)
+        context = context.transpose(1, 2).reshape(batch, length, width)
+        return self.proj_dropout(self.proj(context)), (weights if output_attentions else None)
+
+
+class NormWearMLP(nn.Module):
+    def __init__(self, config: NormWearConfig, hidden_size: int, intermediate_size: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(hidden_size, intermediate_size)
+        self.act = ACT2FN[config.hidden_act]
+        self.fc2 = nn.Linear(intermediate_size, hidden_size)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.fc2(self.act(self.fc1(hidden_states))))
+
+
+class NormWearLayer(nn.Module):
+    """Pre-norm transformer block; used for encoder, [CLS]-fusion and decoder blocks alike."""
+
+    def __init__(
+        self,
+        config: NormWearConfig,
+        hidden_size: int | None = None,
+        num_heads: int | None = None,
+        intermediate_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        hidden_size = hidden_size or config.hidden_size
+        self.layernorm_before = nn.LayerNorm(hidden_size, eps=config.layer_norm_eps)
+        self.attention = NormWearSelfAttention(config, hidden_size, num_heads or config.num_attention_heads)
+        self.layernorm_after = nn.LayerNorm(hidden_size, eps=config.layer_norm_eps)
+        self.mlp = NormWearMLP(config, hidden_size, intermediate_size or config.intermediate_size)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        key_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        attended, weights = self.attention(self.layernorm_before(hidden_states), key_mask, output_attentions)
+        hidden_states = hidden_states + attended
+        hidden_states = hidden_states + self.mlp(self.layernorm_after(hidden_states))
+        return hidden_states, weights
+
+
+class NormWearChannelFusion(nn.Module):
+    """Lets the per-channel [CLS] tokens of one recording exchange information; padded channels never speak."""
+
+    def __init__(self, config: NormWearConfig) -> None:
+        super().__init__()
+        self.mode = config.fusion_mode
+        self.layer = NormWearLayer(config) if self.mode == "cls_attention" else None
+
+    def forward(
+        self, cls_tokens: torch.Tensor, channel_mask: torch.Tensor, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        # cls_tokens [B, C, D]; channel_mask [B, C] bool
+        if self.layer is not None:
+            return self.layer(cls_tokens, channel_mask, output_attentions)
+        weights = channel_mask.to(cls_tokens.dtype)[..., None]
+        mean = (cls_tokens * weights).sum(1, keepdim=True) / weights.sum(1, keepdim=True)
+        return mean.expand_as(cls_tokens), None
+
+
+class NormWearEncoder(nn.Module):
+    """Channel-shared encoder blocks (channels folded into the batch) with [CLS] fusion every few blocks."""
+
+    def __init__(self, config: NormWearConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.layers = nn.ModuleList([NormWearLayer(config) for _ in range(config.num_hidden_layers)])
+        self.fuse_after = (
+            [] if config.fusion_mode == "none" else list(range(0, config.num_hidden_layers, config.fusion_interval))
+        )
+        self.fusion_layers = nn.ModuleList([NormWearChannelFusion(config) for _ in self.fuse_after])
+        self.gradient_checkpointing = False
+
+    def _run(self, module: nn.Module, *args):
+        if self.gradient_checkpointing and self.training:
+            return self._gradient_checkpointing_func(module.__call__, *args)
+        return module(*args)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        channel_index: tuple[torch.Tensor, torch.Tensor],
+        channel_mask: torch.Tensor,
+        key_mask: torch.Tensor | None,
+        output_attentions: bool,
+        output_hidden_states: bool,
+    ) -> tuple[torch.Tensor, list, list, list]:
+        """``hidden_states`` [N_real, L, D]: one row per real channel, located by ``channel_index``."""
+        batch, channels = channel_mask.shape
+        rows, cols = channel_index
+        all_hidden, all_attn, all_fusion_attn = [], [], []
+        if output_hidden_states:
+            all_hidden.append(hidden_states)
+        fusion_of = dict(zip(self.fuse_after, self.fusion_layers))
+        for index, layer in enumerate(self.layers):
+            hidden_states, weights = self._run(layer, hidden_states, key_mask, output_attentions)
+            if output_attentions:
+                all_attn.append(weights)
+            fusion = fusion_of.get(index)
+            if fusion is not None:
+                cls_stack = hidden_states.new_zeros(batch, channels, hidden_states.shape[-1])
+                cls_stack = cls_stack.index_put((rows, cols), hidden_states[:, 0])
+                fused, fusion_weights = self._run(fusion, cls_stack, channel_mask, output_attentions)
+                hidden_states = torch.cat([fused[rows, cols].unsqueeze(1), hidden_states[:, 1:]], dim=1)
+                if output_attentions:
+                    all_fusion_attn.append(fusion_weights)
+            if output_hidden_states:
+                all_hidden.append(hidden_states)
+        return hidden_states, all_hidden, all_attn, all_fusion_attn
+
+
+class NormWearPreTrainedModel(PreTrainedModel):
+    """Weight initialisation and the loading / saving machinery shared by every NormWear model."""
+
+    config_class = NormWearConfig
+    config: NormWearConfig
+    base_model_prefix = "normwear"
+    main_input_name = "input_values"
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["NormWearLayer"]
+    _supports_sdpa = True
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *model_args, **kwargs):
+        """``PreTrainedModel.from_pretrained`` restricted to safetensors weights (never a pickle)."""
+        if kwargs.get("use_safetensors") is False:
+            raise ValueError("NormWear loads safetensors weights only; pickled checkpoints are refused.")
+        kwargs["use_safetensors"] = True
+        location = os.fspath(pretrained_model_name_or_path)
+        try:
+            return super().from_pretrained(location, *model_args, **kwargs)
+        except SafetensorError as error:
+            raise ValueError(
+                f"The NormWear weights in {location!r} are corrupted or incomplete ({error}). "
+                "Download or save the checkpoint again (model.save_pretrained writes model.safetensors)."
+            ) from error
+        except OSError as error:
+            pickles = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+            if os.path.isdir(location) and any(os.path.exists(os.path.join(location, f)) for f in pickles):
+                raise ValueError(
+                    f"{location!r} holds only pickled weights (pytorch_model.bin), which NormWear refuses to "
+                    "unpickle. Convert a checkpoint you trust: load it with torch.load(path, weights_only=True), "
+                    "then model.save_pretrained(folder) writes model.safetensors."
+                ) from error
+            raise
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        """MAE-style: xavier-uniform projections (patch conv seen as a linear map), unit LayerNorms."""
+        if isinstance(module, nn.Linear):
+            init.xavier_uniform_(module.weight)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.Conv2d):
+            fan_out, fan_in = module.weight.shape[0], module.weight[0].numel()
+            bound = math.sqrt(6.0 / (fan_in + fan_out))
+            init.uniform_(module.weight, -bound, bound)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, NormWearEmbeddings):
+            init.normal_(module.cls_token, std=self.config.initializer_range)
+
+
+def _validate_model_inputs(
+    config: NormWearConfig,
+    input_values: torch.Tensor,
+    channel_mask: torch.Tensor | None,
+    time_mask: torch.Tensor | None,
+) -> None:
+    if not isinstance(input_values, torch.Tensor):
+        raise ValueError(
+            f"input_values must be a torch.Tensor, got {type(input_values).__name__}; "
+            "run NormWearFeatureExtractor(..., return_tensors='pt') first."
+        )
+    if input_values.ndim != 5:
+        raise ValueError(
+            "input_values must have shape [batch, channels, planes, time, scales] (5 dims), got "
+            f"{tuple(input_values.shape)}; NormWearFeatureExtractor produces it from raw signals."
+        )
+    batch, channels, planes, steps, scales = input_values.shape
+    if planes != config.num_input_planes or scales != config.num_scales:
+        raise ValueError(
+            f"input_values has {planes} planes and {scales} scales; this model expects "
+            f"{config.num_input_planes} planes and {config.num_scales} scales (feature extractor mismatch?)."
+        )
+    if steps < config.patch_size[0]:
+        raise ValueError(f"input_values has {steps} time steps, fewer than one patch ({config.patch_size[0]}).")
+    if channel_mask is not None:
+        if tuple(channel_mask.shape) != (batch, channels):
+            raise ValueError(
+                f"channel_mask must have shape [batch, channels] = {(batch, channels)}, "
+                f"got {tuple(channel_mask.shape)}."
+            )
+        if not bool(channel_mask.bool().any(dim=1).all()):
+            raise ValueError("Every recording needs at least one real channel (a channel_mask row is all 0).")
+    if time_mask is not None and tuple(time_mask.shape) != (batch, steps):
+        raise ValueError(f"time_mask must have shape [batch, time] = {(batch, steps)}, got {tuple(time_mask.shape)}.")
+
+
+class NormWearModel(NormWearPreTrainedModel):
+    """The NormWear backbone. Input: scalograms from [`NormWearFeatureExtractor`]; any number of channels.
+
+    Every channel is encoded by the same blocks (channels folded into the batch) and the channels'
+    [CLS] tokens are fused every ``fusion_interval`` blocks. There is no channel embedding, so the model is
+    equivariant to channel order; padded channels (``channel_mask == 0``) are skipped, not computed.
+    """
+
+    def __init__(self, config: NormWearConfig) -> None:
+        super().__init__(config)
+        self.embeddings = NormWearEmbeddings(config)
+        self.encoder = NormWearEncoder(config)
+        self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.embeddings.patch_embeddings
+
+    def token_mask(self, time_mask: torch.Tensor | None, steps: int, batch: int, device) -> torch.Tensor:
+        """``[batch, 1 + patches]``: True for [CLS] and for patches that hold at least one real time step."""
+        patch_t = self.config.patch_size[0]
+        num_time, num_scale = self.embeddings.grid_shape(steps)
+        if time_mask is None:
+            patches = torch.ones(batch, num_time, dtype=torch.bool, device=device)
+        else:
+            usable = time_mask[:, : num_time * patch_t].bool().reshape(batch, num_time, patch_t)
+            patches = usable.any(dim=-1)
+        patches = patches.repeat_interleave(num_scale, dim=1)
+        return torch.cat([torch.ones(batch, 1, dtype=torch.bool, device=device), patches], dim=1)
+
+    def forward(
+        self,
+        input_values: torch.Tensor,
+        channel_mask: torch.Tensor | None = None,
+        time_mask: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        interpolate_pos_encoding: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> NormWearModelOutput | tuple:
+        r"""
+        Args:
+            input_values: ``[batch, channels, planes, time, scales]`` scalograms.
+            channel_mask: ``[batch, channels]``, 1 for real channels, 0 for padding (default: all real).
+            time_mask: ``[batch, time]``, 1 for steps from real samples, 0 for padding (default: all real).
+                Patches without any real step are excluded from attention and from poolings.
+            interpolate_pos_encoding: overrides ``config.interpolate_pos_encoding`` for this call.
+        """
+        config = self.config
+        output_attentions = output_attentions if output_attentions is not None else config.output_attentions
+        output_hidden_states = output_hidden_states if output_hidden_states is not None else config.output_hidden_states
+        return_dict = return_dict if return_dict is not None else config.return_dict
+        interpolate = config.interpolate_pos_encoding if interpolate_pos_encoding is None else interpolate_pos_encoding
+        _validate_model_inputs(config, input_values, channel_mask, time_mask)
+        batch, channels, _, steps, _ = input_values.shape
+        device = input_values.device
+        if channel_mask is None:
+            channel_mask = torch.ones(batch, channels, dtype=torch.bool, device=device)
+        channel_mask = channel_mask.to(device=device, dtype=torch.bool)
+        channel_index = channel_mask.nonzero(as_tuple=True)
+        rows, cols = channel_index
+
+        token_mask = self.token_mask(time_mask, steps, batch, device)  # [B, L]
+        key_mask = None if bool(token_mask.all()) else token_mask[rows]
+
+        hidden = self.embeddings(input_values[rows, cols], interpolate)
+        hidden, all_hidden, all_attn, all_fusion_attn = self.encoder(
+            hidden, channel_index, channel_mask, key_mask, output_attentions, output_hidden_states
+        )
+        hidden = self.layernorm(hidden)
+
+        def unfold(real_rows: torch.Tensor) -> torch.Tensor:
+            """[N_real, ...] -> [B, C, ...] with zeros for padded channels."""
+            full = real_rows.new_zeros((batch, channels, *real_rows.shape[1:]))
+            return full.index_put(channel_index, real_rows)
+
+        last_hidden_state = unfold(hidden)
+        full_token_mask = token_mask[:, None, :] & channel_mask[:, :, None]
+        outputs = NormWearModelOutput(
+            last_hidden_state=last_hidden_state,
+            pooler_output=last_hidden_state[:, :, 0],
+            hidden_states=tuple(unfold(h) for h in all_hidden) if output_hidden_states else None,
+            attentions=tuple(unfold(a) for a in all_attn) if output_attentions else None,
+            fusion_attentions=tuple(all_fusion_attn) if output_attentions and all_fusion_attn else None,
+            token_mask=full_token_mask,
+        )
+        return outputs if return_dict else outputs.to_tuple()
+
+    @torch.no_grad()
+    def get_embeddings(
+        self,
+        input_values: torch.Tensor,
+        channel_mask: torch.Tensor | None = None,
+        time_mask: torch.Tensor | None = None,
+        pooling: str = "probe",
+        recording_index: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Embeddings in one call, from feature-extractor output (``model.get_embeddings(**features)``).
+
+        Args:
+            pooling:
+                ``"probe"``: the paper's probing embedding, the mean over each channel's tokens, channels
+                concatenated -> ``[batch, channels * hidden]`` (needs a fixed channel count per dataset).
+                ``"channel"``: per-channel token means -> ``[batch, channels, hidden]``.
+                ``"recording"``: mean over real channels of the channel means -> ``[batch, hidden]``,
+                comparable across recordings with any number of channels.
+                ``"cls"``: the fused per-channel [CLS] tokens -> ``[batch, channels, hidden]``.
+            recording_index: from the feature extractor with ``long_input="split"``: windows of one
+                recording are averaged, so the first axis becomes the recordings.
+        Means skip padded time patches and padded channels (which come out as zeros).
+        """
+        check_pooling(pooling)
+        outputs = self(input_values, channel_mask=channel_mask, time_mask=time_mask, return_dict=True)
+        per_channel, real = channel_summaries(outputs, pooling)
+        return finish_pooling(per_channel, real, pooling, recording_index)
+
+
+def check_pooling(pooling: str) -> None:
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+
+
+def channel_summaries(outputs: NormWearModelOutput, pooling: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel vectors ``[B, C, D]`` (token mean, or [CLS] for ``"cls"``) and which channels are real."""
+    if pooling == "cls":
+        return outputs.pooler_output, outputs.token_mask[:, :, 0]
+    mask = outputs.token_mask.to(outputs.last_hidden_state.dtype)[..., None]
+    summed = (outputs.last_hidden_state * mask).sum(dim=2)
+    return summed / mask.sum(dim=2).clamp_min(1.0), outputs.token_mask.any(dim=2)
+
+
+def finish_pooling(
+    per_channel: torch.Tensor, real: torch.Tensor, pooling: str, recording_index: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Windows -> recordings (if ``recording_index``), then the layout ``pooling`` asks for."""
+    if recording_index is not None:
+        per_channel, real = average_windows(per_channel, real, recording_index)
+    if pooling == "recording":
+        weights = real.to(per_channel.dtype)[..., None]
+        return (per_channel * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+    if pooling == "probe":
+        return per_channel.flatten(1)
+    return per_channel
+
+
+def average_windows(
+    per_channel: torch.Tensor, real: torch.Tensor, recording_index: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Average per-channel window embeddings ``[windows, C, D]`` into ``[recordings, C, D]``."""
+    recording_index = torch.as_tensor(recording_index, device=per_channel.device, dtype=torch.long)
+    if recording_index.shape != per_channel.shape[:1]:
+        raise ValueError(
+            f"recording_index has shape {tuple(recording_index.shape)}, expected ({per_channel.shape[0]},)."
+        )
+    count = int(recording_index.max()) + 1
+    weights = real.to(per_channel.dtype)
+    sums = per_channel.new_zeros(count, *per_channel.shape[1:]).index_add(
+        0, recording_index, per_channel * weights[..., None]
+    )
+    totals = weights.new_zeros(count, weights.shape[1]).index_add(0, recording_index, weights)
+    return sums / totals.clamp_min(1.0)[..., None], totals > 0
+
+
+__all__ = [
+    "NormWearPreTrainedModel",
+    "NormWearModel",
+    "NormWearModelOutput",
+    "POOLINGS",
+    "channel_summaries",
+    "finish_pooling",
+]

@@ -1,0 +1,103 @@
+"""The one-call embedding API, the bundled sample, the demo command and the README's promises."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from normwear_hf import NormWearFeatureExtractor, NormWearModel
+from normwear_hf.cli import main
+from normwear_hf.inference import embed, load_default_model
+from normwear_hf.samples import load_sample_recording
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_sample_recording_has_known_physiology():
+    recording = load_sample_recording()
+    assert recording.channel_types == ["ecg", "ppg", "resp", "acc"]
+    assert recording.sampling_rate == [250.0, 64.0, 25.0, 32.0]
+    assert [len(s) for s in recording.signals] == [7500, 1920, 750, 960]
+    assert recording.duration_s == pytest.approx(30.0)
+    assert recording.attributes["heart_rate_bpm"] == 72.0
+    # the PPG's dominant frequency is the heart rate (72 bpm = 1.2 Hz)
+    ppg = recording.signals[1] - recording.signals[1].mean()
+    spectrum = np.abs(np.fft.rfft(ppg))
+    frequencies = np.fft.rfftfreq(ppg.size, 1 / 64.0)
+    assert frequencies[spectrum.argmax()] == pytest.approx(1.2, abs=0.1)
+
+
+def test_default_model_is_deterministic_and_leaves_global_rng_alone():
+    state = torch.random.get_rng_state()
+    first, _ = load_default_model()
+    assert torch.equal(torch.random.get_rng_state(), state)
+    second, extractor = load_default_model()
+    assert isinstance(first, NormWearModel) and isinstance(extractor, NormWearFeatureExtractor)
+    for a, b in zip(first.parameters(), second.parameters()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "pooling, shape",
+    [("recording", (1, 128)), ("channel", (1, 4, 128)), ("probe", (1, 512)), ("cls", (1, 4, 128))],
+)
+def test_embed_sample_recording(pooling, shape):
+    recording = load_sample_recording()
+    vectors = embed([recording.signals], sampling_rate=[recording.sampling_rate], pooling=pooling)
+    assert vectors.shape == shape and np.isfinite(vectors).all()
+
+
+def test_embed_long_recording_averages_its_windows():
+    model, extractor = load_default_model()
+    rng = np.random.default_rng(0)
+    signals = rng.standard_normal((2, 3, 65 * 18)).astype(np.float32)  # 2 recordings of 3 windows
+    whole = embed(signals, sampling_rate=65.0, model=model, feature_extractor=extractor, batch_size=2)
+    features = extractor(signals, sampling_rate=65.0, long_input="split", return_tensors="pt")
+    assert features["recording_index"].tolist() == [0, 0, 0, 1, 1, 1]
+    per_window = model.get_embeddings(
+        features["input_values"], features["channel_mask"], features["time_mask"], pooling="recording"
+    )
+    np.testing.assert_allclose(whole[1], per_window[3:].mean(0).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_embed_mixed_channel_counts_and_bf16():
+    rng = np.random.default_rng(1)
+    recordings = [rng.standard_normal((1, 800)), rng.standard_normal((3, 500))]
+    fp32 = embed(recordings, sampling_rate=[100.0, 100.0])
+    bf16 = embed(recordings, sampling_rate=[100.0, 100.0], dtype=torch.bfloat16)
+    assert fp32.shape == bf16.shape == (2, 128)
+    cosine = (fp32 * bf16).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
+    assert cosine.min() > 0.99
+
+
+def test_embed_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        embed(np.zeros((1, 500)), sampling_rate=100.0, pooling="max")
+    with pytest.raises(ValueError, match="batch_size"):
+        embed(np.zeros((1, 500)), sampling_rate=100.0, batch_size=0)
+    with pytest.raises(ValueError, match="sampling_rate"):
+        embed(np.zeros((1, 500)), sampling_rate=None)
+
+
+def test_demo_command_prints_shapes_and_timing(capsys):
+    assert main(["demo"]) == 0
+    printed = capsys.readouterr().out
+    assert "recording embedding: shape (1, 128)" in printed
+    assert "per-channel embeddings: shape (1, 4, 128)" in printed
+    assert re.search(r"time: [\d.]+ ms for 30 s of signal", printed)
+
+
+def test_cli_reports_bad_usage():
+    assert main([]) == 2
+
+
+def test_readme_starts_with_the_two_commands_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)
+    head = readme.split("```bash", 1)[0].strip()
+    assert head == "# normwear-hf", "nothing may come before the two commands but the title"
+    install_and_demo, install_and_test = blocks[0].strip(), blocks[1].strip()
+    assert install_and_demo.endswith("normwear-hf demo")
+    assert install_and_test in (ROOT / ".ci" / "run").read_text()

@@ -1,0 +1,238 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import random_scalograms, tiny_config
+
+from normwear_hf import NormWearConfig, NormWearModel
+from normwear_hf.modeling_normwear import average_windows, sincos_2d_position_table
+
+
+def test_default_config_matches_paper_size():
+    config = NormWearConfig()
+    assert (config.hidden_size, config.num_hidden_layers, config.num_attention_heads) == (768, 12, 12)
+    assert config.intermediate_size == 3072 and config.patch_size == [9, 5]
+    assert config.num_fusion_layers == 6
+    with torch.device("meta"):
+        model = NormWearModel(config)
+    count = sum(p.numel() for p in model.parameters())
+    assert abs(count - 127.7e6) / 127.7e6 < 0.02, count
+    assert len(model.encoder.layers) == 12 and len(model.encoder.fusion_layers) == 6
+
+
+@pytest.mark.parametrize("channels", [1, 2, 5])
+@pytest.mark.parametrize("steps", [388, 130, 650])
+def test_output_shapes(tiny_model, channels, steps):
+    x = random_scalograms(2, channels, steps)
+    out = tiny_model(x)
+    patches = (steps // 13) * (65 // 13)
+    assert out.last_hidden_state.shape == (2, channels, patches + 1, 32)
+    assert out.pooler_output.shape == (2, channels, 32)
+    assert torch.equal(out.pooler_output, out.last_hidden_state[:, :, 0])
+    assert torch.isfinite(out.last_hidden_state).all()
+
+
+def test_channel_permutation_equivariance(tiny_model):
+    x = random_scalograms(2, 4)
+    perm = torch.tensor([2, 0, 3, 1])
+    out = tiny_model(x).last_hidden_state
+    out_perm = tiny_model(x[:, perm]).last_hidden_state
+    torch.testing.assert_close(out_perm, out[:, perm], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("fusion_mode", ["cls_attention", "mean", "none"])
+def test_padded_channels_never_influence_real_ones(fusion_mode):
+    torch.manual_seed(0)
+    model = NormWearModel(tiny_config(fusion_mode=fusion_mode)).eval()
+    real = random_scalograms(1, 2)
+    padded = torch.cat([real, 1e3 * random_scalograms(1, 2, seed=1)], dim=1)
+    mask = torch.tensor([[1, 1, 0, 0]])
+    alone = model(real).last_hidden_state
+    with_padding = model(padded, channel_mask=mask).last_hidden_state
+    torch.testing.assert_close(with_padding[:, :2], alone, atol=1e-5, rtol=1e-5)
+    assert torch.all(with_padding[:, 2:] == 0)
+
+
+def test_fusion_mixes_channels_and_none_does_not():
+    torch.manual_seed(0)
+    fused = NormWearModel(tiny_config()).eval()
+    torch.manual_seed(0)
+    independent = NormWearModel(tiny_config(fusion_mode="none")).eval()
+    x = random_scalograms(1, 2)
+    changed = x.clone()
+    changed[:, 1] = random_scalograms(1, 1, seed=5)[:, 0]
+    for model, should_change in ((fused, True), (independent, False)):
+        first = model(x).last_hidden_state[:, 0]
+        first_after = model(changed).last_hidden_state[:, 0]
+        assert (not torch.allclose(first, first_after, atol=1e-6)) == should_change
+
+
+def test_recording_output_independent_of_batch_mates(tiny_model):
+    a, b = random_scalograms(1, 3), random_scalograms(1, 3, seed=2)
+    together = tiny_model(torch.cat([a, b])).last_hidden_state
+    torch.testing.assert_close(together[:1], tiny_model(a).last_hidden_state, atol=1e-5, rtol=1e-5)
+
+
+def test_padded_time_never_influences_real_tokens(tiny_model):
+    x = random_scalograms(1, 2)
+    time_mask = torch.zeros(1, 388, dtype=torch.long)
+    time_mask[:, :130] = 1  # 10 real patch rows of 13 steps
+    noisy = x.clone()
+    noisy[..., 130:, :] = 100 * torch.randn_like(noisy[..., 130:, :])
+    out = tiny_model(x, time_mask=time_mask)
+    out_noisy = tiny_model(noisy, time_mask=time_mask)
+    real_tokens = 1 + 10 * 5
+    torch.testing.assert_close(
+        out.last_hidden_state[:, :, :real_tokens], out_noisy.last_hidden_state[:, :, :real_tokens]
+    )
+    assert out.token_mask[0, 0].sum() == real_tokens
+    emb = tiny_model.get_embeddings(x, time_mask=time_mask, pooling="channel")
+    torch.testing.assert_close(emb, tiny_model.get_embeddings(noisy, time_mask=time_mask, pooling="channel"))
+
+
+def test_sdpa_and_eager_attention_agree():
+    torch.manual_seed(0)
+    model = NormWearModel(tiny_config()).eval()
+    x = random_scalograms(2, 3)
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    time_mask = torch.ones(2, 388, dtype=torch.long)
+    time_mask[0, 200:] = 0
+    sdpa = model(x, channel_mask=mask, time_mask=time_mask)
+    eager = model(x, channel_mask=mask, time_mask=time_mask, output_attentions=True)
+    torch.testing.assert_close(sdpa.last_hidden_state, eager.last_hidden_state, atol=1e-5, rtol=1e-4)
+    assert len(eager.attentions) == 2 and eager.attentions[0].shape == (2, 3, 4, 146, 146)
+    assert len(eager.fusion_attentions) == 1 and eager.fusion_attentions[0].shape == (2, 4, 3, 3)
+    # padded channels receive no fusion attention; every row of real weights sums to one
+    fusion = eager.fusion_attentions[0]
+    assert torch.all(fusion[0, :, :, 2] == 0)
+    torch.testing.assert_close(fusion.sum(-1), torch.ones_like(fusion.sum(-1)))
+
+
+def test_hidden_states_on_request(tiny_model):
+    out = tiny_model(random_scalograms(1, 2), output_hidden_states=True)
+    assert len(out.hidden_states) == 3  # embeddings + 2 blocks
+    assert out.hidden_states[0].shape == out.last_hidden_state.shape
+    assert tiny_model(random_scalograms(1, 2)).hidden_states is None
+
+
+def test_embedding_poolings(tiny_model):
+    x = random_scalograms(2, 3)
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    out = tiny_model(x, channel_mask=mask)
+    probe = tiny_model.get_embeddings(x, mask, pooling="probe")
+    channel = tiny_model.get_embeddings(x, mask, pooling="channel")
+    recording = tiny_model.get_embeddings(x, mask, pooling="recording")
+    cls = tiny_model.get_embeddings(x, mask, pooling="cls")
+    assert probe.shape == (2, 96) and channel.shape == (2, 3, 32) and recording.shape == (2, 32)
+    torch.testing.assert_close(channel[1, 0], out.last_hidden_state[1, 0].mean(0))
+    torch.testing.assert_close(probe[0], channel[0].flatten())
+    torch.testing.assert_close(recording[0], channel[0, :2].mean(0))
+    assert torch.all(channel[0, 2] == 0)
+    torch.testing.assert_close(cls, out.pooler_output)
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        tiny_model.get_embeddings(x, mask, pooling="max")
+
+
+def test_average_windows_by_recording():
+    per_channel = torch.arange(12.0).reshape(3, 2, 2)
+    real = torch.tensor([[True, True], [True, False], [True, True]])
+    averaged, present = average_windows(per_channel, real, torch.tensor([0, 0, 1]))
+    torch.testing.assert_close(averaged[0, 0], (per_channel[0, 0] + per_channel[1, 0]) / 2)
+    torch.testing.assert_close(averaged[0, 1], per_channel[0, 1])  # window 1 lacks channel 1
+    assert present.tolist() == [[True, True], [True, True]]
+
+
+def test_split_windows_pool_into_one_recording_embedding(tiny_model):
+    x = random_scalograms(3, 2)
+    whole = tiny_model.get_embeddings(x, pooling="recording", recording_index=torch.tensor([0, 0, 0]))
+    by_window = tiny_model.get_embeddings(x, pooling="recording")
+    torch.testing.assert_close(whole[0], by_window.mean(0), atol=1e-6, rtol=1e-5)
+
+
+def test_position_table_and_interpolation():
+    table = sincos_2d_position_table(torch.arange(4.0), 3, 8)
+    assert table.shape == (12, 8)
+    torch.testing.assert_close(table[0], torch.tensor([0.0, 0, 1, 1, 0, 0, 1, 1]))
+    model = NormWearModel(tiny_config(position_reference_time_patches=29)).eval()
+    long_table = model.embeddings.position_table(50, True, torch.device("cpu"), torch.float32)
+    ref_table = model.embeddings.position_table(29, True, torch.device("cpu"), torch.float32)
+    # the first and last time rows land on the reference's first and last
+    torch.testing.assert_close(long_table[:5], ref_table[:5])
+    torch.testing.assert_close(long_table[-5:], ref_table[-5:])
+    extended = model.embeddings.position_table(50, False, torch.device("cpu"), torch.float32)
+    torch.testing.assert_close(extended[: 29 * 5], ref_table)
+
+
+def test_gradient_checkpointing_gives_same_gradients():
+    torch.manual_seed(0)
+    model = NormWearModel(tiny_config()).train()
+    x = random_scalograms(2, 2)
+
+    def grads():
+        model.zero_grad()
+        model(x).last_hidden_state.pow(2).mean().backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    plain = grads()
+    if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    assert model.encoder.gradient_checkpointing
+    for a, b in zip(plain, grads()):
+        torch.testing.assert_close(a, b)
+
+
+def test_bf16_autocast_close_to_fp32(tiny_model):
+    x = random_scalograms(2, 3)
+    reference = tiny_model.get_embeddings(x, pooling="recording")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = tiny_model.get_embeddings(x, pooling="recording")
+    assert torch.isfinite(low).all()
+    assert F.cosine_similarity(low.float(), reference).min() > 0.999
+    bf16_model = NormWearModel(tiny_model.config).eval()
+    bf16_model.load_state_dict(tiny_model.state_dict())
+    bf16_out = bf16_model.to(torch.bfloat16).get_embeddings(x, pooling="recording")
+    assert F.cosine_similarity(bf16_out.float(), reference).min() > 0.99
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(hidden_size=30), "divisible by num_attention_heads"),
+        (dict(hidden_size=42, num_attention_heads=6), "divisible by 4"),
+        (dict(patch_size=[9, 4]), "divisible by the scale patch size"),
+        (dict(patch_size=[9]), "two positive integers"),
+        (dict(fusion_mode="max"), "fusion_mode must be one of"),
+        (dict(mask_strategy="block"), "mask_strategy must be one of"),
+        (dict(mask_ratio=1.2), "mask_ratio must be a number in"),
+        (dict(num_hidden_layers=0), "num_hidden_layers must be a positive integer"),
+        (dict(hidden_dropout_prob=-0.1), "hidden_dropout_prob"),
+    ],
+)
+def test_invalid_config_values_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_config(**kwargs)
+
+
+def test_presets():
+    assert NormWearConfig.from_preset("small").hidden_size == 256
+    assert NormWearConfig.from_preset("tiny", num_hidden_layers=2).num_hidden_layers == 2
+    with pytest.raises(ValueError, match="Unknown NormWear preset"):
+        NormWearConfig.from_preset("huge")
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m: m(torch.randn(2, 3, 388, 65)), "5 dims"),
+        (lambda m: m(torch.randn(1, 2, 2, 388, 65)), "expects 3 planes and 65 scales"),
+        (lambda m: m(torch.randn(1, 2, 3, 8, 65)), "fewer than one patch"),
+        (lambda m: m(torch.randn(1, 2, 3, 388, 65), channel_mask=torch.ones(1, 3)), "channel_mask must have"),
+        (lambda m: m(torch.randn(1, 2, 3, 388, 65), channel_mask=torch.zeros(1, 2)), "at least one real"),
+        (lambda m: m(torch.randn(1, 2, 3, 388, 65), time_mask=torch.ones(1, 300)), "time_mask must have"),
+        (lambda m: m([[0.0]]), "must be a torch.Tensor"),
+    ],
+)
+def test_bad_model_inputs_raise(tiny_model, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(tiny_model)
