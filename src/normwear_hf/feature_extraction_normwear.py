@@ -1,0 +1,604 @@
+"""NormWear feature extractor: raw multichannel wearable signals -> wavelet "scalogram" tensors.
+
+Pipeline per channel (NormWear paper, section 1): check values -> fill short NaN gaps at the original
+rate -> resample to 65 Hz -> cut into model windows -> repair jumps -> linear detrend -> Gaussian
+smoothing -> divide by the mean absolute value -> zero-pad -> [signal, 1st diff, 2nd diff] planes ->
+Mexican-hat CWT at 65 scales.
+
+This file is copied next to saved models (``trust_remote_code``): it imports only numpy, torch,
+transformers and its sibling ``signal_processing``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+from transformers.feature_extraction_utils import BatchFeature, FeatureExtractionMixin
+from transformers.utils import logging
+
+from .signal_processing import (
+    DEFAULT_SCALES,
+    TARGET_SAMPLING_RATE,
+    cwt_numpy,
+    cwt_torch,
+    derivative_planes,
+    detrend,
+    fill_missing,
+    gaussian_smooth,
+    normalize_mean_abs,
+    repair_jumps,
+    resample,
+    resample_ratio,
+    resampled_length,
+)
+
+logger = logging.get_logger(__name__)
+
+#: Sensor types a channel may be tagged with (``channel_types=``); also used by the dataset schema.
+CHANNEL_TYPES = ("ecg", "ppg", "eeg", "eda", "resp", "emg", "acc", "gyro", "temp", "pcg", "other")
+LONG_INPUT_MODES = ("truncate", "split")
+CWT_BACKENDS = ("numpy", "torch")
+#: Rates outside this range (Hz) are accepted but logged as implausible for a wearable sensor.
+PLAUSIBLE_RATE_RANGE = (1.0, 100_000.0)
+# A window whose mean |x| after detrending is below this fraction of its mean |x| before is "flat".
+_FLAT_RTOL = 1e-7
+_FLAT_ATOL = 1e-12
+_MAX_LISTED = 5  # recordings/channels named individually in an aggregated warning
+
+
+def _is_tensor(obj) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.Tensor)
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if _is_tensor(value) or isinstance(value, np.ndarray):
+        return value.ndim == 0 and not (_is_tensor(value) and value.dtype.is_complex)
+    return isinstance(value, (int, float, np.integer, np.floating))
+
+
+def _depth(obj) -> int:
+    """Number of array dimensions of a (possibly ragged) nested structure, following first elements."""
+    if isinstance(obj, np.ndarray) or _is_tensor(obj):
+        return obj.ndim
+    if isinstance(obj, (list, tuple)):
+        return 1 + (_depth(obj[0]) if len(obj) else 0)
+    return 0
+
+
+def _as_float_array(obj, where: str) -> np.ndarray:
+    if _is_tensor(obj):
+        if obj.is_complex():
+            raise ValueError(f"{where}: complex values are not supported; pass the real signal.")
+        obj = obj.detach().to("cpu").double().numpy()
+    try:
+        arr = np.asarray(obj)
+    except ValueError as err:  # ragged nested list
+        raise ValueError(f"{where}: could not read the values as a numeric array ({err}).") from None
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{where}: expected real numbers, got an array of dtype {arr.dtype}. Pass numeric signal values."
+        )
+    return arr.astype(np.float64)
+
+
+def _fmt_rate(rate: float) -> str:
+    return f"{rate:g} Hz"
+
+
+class NormWearFeatureExtractor(FeatureExtractionMixin):
+    r"""Turns raw wearable recordings into NormWear model inputs.
+
+    Args:
+        sampling_rate (`float`, defaults to 65.0): rate (Hz) every channel is resampled to (the model rate).
+        window_length (`int`, defaults to 390): samples per model window at `sampling_rate` (6 s).
+        scales (`list[float]`, defaults to 0.1, 1.1, ..., 64.1): Mexican-hat CWT scales.
+        long_input (`str`, defaults to `"truncate"`): what to do with recordings longer than one window:
+            `"truncate"` keeps the first window (and logs a warning), `"split"` cuts the recording into
+            consecutive non-overlapping windows and returns `recording_index`.
+        jump_percentile (`float`, defaults to 95.0): jumps above this percentile of |diff| are interpolated.
+        smoothing_sigma_seconds (`float`, defaults to 0.02): Gaussian smoothing width (0 disables).
+        max_gap_seconds (`float`, defaults to 1.0): longest run of NaN samples that is interpolated.
+        min_duration_seconds (`float`, defaults to 1.0): shorter recordings are rejected.
+        cwt_backend (`str`, defaults to `"numpy"`): `"numpy"` or `"torch"` (can run on a GPU via `device=`).
+
+    Calling it returns a [`~transformers.BatchFeature`] with
+        - `input_values` float32 `[N, C_max, 3, window_length - 2, len(scales)]`,
+        - `channel_mask` int64 `[N, C_max]` (1 = real channel, 0 = padding),
+        - `time_mask` int64 `[N, window_length - 2]` (1 = CWT step computed from real samples),
+        - `recording_index` int64 `[N]` (only with `long_input="split"`): input recording of each window,
+        - `channel_types` / `channel_names`: `N` lists of strings, only when given.
+
+    Policies:
+        - NaN marks a missing sample: runs up to `max_gap_seconds` are linearly interpolated at the original
+          rate, longer runs and all-NaN channels raise `ValueError`. +/-inf raises `ValueError` (overflow or
+          decoding error; replace it with NaN to have it treated as missing).
+        - Sampling rates must be positive and finite; rates below 1 Hz or above 100 kHz are accepted with a
+          logged warning (probably given in the wrong unit).
+        - Cleaning (jump repair, detrend, smoothing, mean-|x| normalisation) runs on each model window on
+          its own, as in pretraining, so a window's features do not depend on the rest of the recording and
+          `"truncate"` gives exactly the first window of `"split"`. Zero padding comes after normalisation.
+        - A flat (constant or straight-line) channel window gives all-zero planes and a logged warning.
+        - With `"truncate"`, only the part of a long recording that the first window needs is checked and
+          resampled.
+    """
+
+    model_input_names = ["input_values", "channel_mask", "time_mask"]
+
+    def __init__(
+        self,
+        sampling_rate: float = TARGET_SAMPLING_RATE,
+        window_length: int = 390,
+        scales: Sequence[float] | None = None,
+        long_input: str = "truncate",
+        jump_percentile: float = 95.0,
+        smoothing_sigma_seconds: float = 0.02,
+        max_gap_seconds: float = 1.0,
+        min_duration_seconds: float = 1.0,
+        cwt_backend: str = "numpy",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not _is_number(sampling_rate) or not math.isfinite(sampling_rate) or sampling_rate <= 0:
+            raise ValueError(f"sampling_rate (the model rate) must be a positive number of Hz, got {sampling_rate!r}.")
+        if isinstance(window_length, bool) or not isinstance(window_length, (int, np.integer)) or window_length < 3:
+            raise ValueError(f"window_length must be an integer >= 3 (samples), got {window_length!r}.")
+        if scales is None:
+            scales = DEFAULT_SCALES
+        scales = [float(s) for s in np.atleast_1d(np.asarray(scales, dtype=np.float64))]
+        if not scales or not all(math.isfinite(s) and s > 0 for s in scales):
+            raise ValueError(f"scales must be a non-empty list of positive, finite numbers, got {scales!r}.")
+        self._check_choice("long_input", long_input, LONG_INPUT_MODES)
+        self._check_choice("cwt_backend", cwt_backend, CWT_BACKENDS)
+        if not _is_number(jump_percentile) or not 0 < jump_percentile <= 100:
+            raise ValueError(f"jump_percentile must be in (0, 100] (100 disables it), got {jump_percentile!r}.")
+        for name, value in (
+            ("smoothing_sigma_seconds", smoothing_sigma_seconds),
+            ("max_gap_seconds", max_gap_seconds),
+            ("min_duration_seconds", min_duration_seconds),
+        ):
+            if not _is_number(value) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}.")
+        self.sampling_rate = float(sampling_rate)
+        self.window_length = int(window_length)
+        self.scales = scales
+        self.long_input = long_input
+        self.jump_percentile = float(jump_percentile)
+        self.smoothing_sigma_seconds = float(smoothing_sigma_seconds)
+        self.max_gap_seconds = float(max_gap_seconds)
+        self.min_duration_seconds = float(min_duration_seconds)
+        self.cwt_backend = cwt_backend
+
+    @staticmethod
+    def _check_choice(name: str, value, choices: Sequence[str]) -> None:
+        if value not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+
+    # ------------------------------------------------------------------------------------------
+    # Input parsing
+    # ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _parse_signals(signals) -> tuple[list[list[np.ndarray]], bool]:
+        """-> (recordings as lists of 1-D float64 channels, whether the input was a batch)."""
+        if signals is None:
+            raise ValueError("signals is None: pass a recording [C, T] or a batch [B, C, T].")
+        depth = _depth(signals)
+        if (depth == 1 or isinstance(signals, (list, tuple))) and len(signals) == 0:
+            raise ValueError("Empty input: no recordings were given. Pass a recording [C, T] or a batch [B, C, T].")
+        if depth <= 1:
+            shape = f"shape ({len(signals)},)" if depth == 1 else "a scalar"
+            raise ValueError(
+                f"signals is 1-D ({shape}); NormWear needs channels and time. "
+                "Pass a 2-D array [1, T] for one channel, e.g. signal[None, :] or [signal]."
+            )
+        if depth > 3:
+            raise ValueError(
+                f"signals has {depth} dimensions; expected one recording [C, T] (channels, time) or a batch "
+                "[B, C, T]. Reshape or flatten extra axes into channels or recordings."
+            )
+        is_batch = depth == 3
+        items = list(signals) if is_batch else [signals]
+        if is_batch and len(items) == 0:
+            raise ValueError("Empty input: the batch contains no recordings.")
+        recordings = []
+        for r, rec in enumerate(items):
+            where = f"recording {r}"
+            if _depth(rec) != 2:
+                raise ValueError(
+                    f"{where} has {_depth(rec)} dimension(s); every recording must be [C, T] "
+                    "(channels, time) or a list of 1-D channel arrays; pass [1, T] for one channel."
+                )
+            if isinstance(rec, (list, tuple)):
+                channels = [_as_float_array(ch, f"{where}, channel {c}") for c, ch in enumerate(rec)]
+                for c, ch in enumerate(channels):
+                    if ch.ndim != 1:
+                        raise ValueError(f"{where}, channel {c} must be 1-D (time), got shape {ch.shape}.")
+            else:
+                arr = _as_float_array(rec, where)
+                channels = list(arr)
+            if len(channels) == 0:
+                raise ValueError(f"{where} has zero channels; every recording needs at least one channel.")
+            for c, ch in enumerate(channels):
+                if ch.size == 0:
+                    raise ValueError(f"{where}, channel {c} has zero samples.")
+            recordings.append(channels)
+        return recordings, is_batch
+
+    @staticmethod
+    def _check_rate(value, where: str) -> float:
+        if isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{where} must be a number of Hz, got the boolean {value!r}.")
+        if not _is_number(value):
+            raise ValueError(f"{where} must be a number of Hz (e.g. 256), got {value!r}.")
+        rate = float(value)
+        if math.isnan(rate):
+            raise ValueError(f"{where} is NaN; pass the real sampling rate in Hz (e.g. 256).")
+        if math.isinf(rate):
+            raise ValueError(f"{where} is infinite; pass the real sampling rate in Hz (e.g. 256).")
+        if rate <= 0:
+            raise ValueError(f"{where} must be positive (Hz), got {rate:g}; pass the real sampling rate (e.g. 256).")
+        low, high = PLAUSIBLE_RATE_RANGE
+        if not low <= rate <= high:
+            logger.warning(
+                f"{where} = {rate:g} Hz is outside the usual range of wearable sensors "
+                f"({low:g} Hz - {high:g} Hz); check that it is given in Hz (samples per second). "
+                "Proceeding anyway."
+            )
+        return rate
+
+    def _parse_rates(self, sampling_rate, recordings, is_batch: bool) -> list[list[float]]:
+        """-> one rate (Hz) per channel of every recording."""
+        if sampling_rate is None:
+            raise ValueError(
+                "sampling_rate is required: give the rate of your signals in Hz, e.g. "
+                "feature_extractor(signals, sampling_rate=256). Use one number, one per channel, or (for a "
+                "batch) one per recording. The signals are resampled to "
+                f"{_fmt_rate(self.sampling_rate)}, so a wrong rate silently corrupts the features."
+            )
+        if _is_tensor(sampling_rate) or isinstance(sampling_rate, np.ndarray):
+            sampling_rate = sampling_rate.tolist()
+
+        def per_channel(value, rec, where):
+            if isinstance(value, (list, tuple)):
+                if len(value) != len(rec):
+                    raise ValueError(
+                        f"{where} has {len(value)} entries but the recording has {len(rec)} channels; "
+                        "pass one rate per channel or a single number for all channels."
+                    )
+                return [self._check_rate(v, f"{where}[{c}]") for c, v in enumerate(value)]
+            return [self._check_rate(value, where)] * len(rec)
+
+        if not is_batch:
+            return [per_channel(sampling_rate, recordings[0], "sampling_rate")]
+        if isinstance(sampling_rate, (list, tuple)):
+            if len(sampling_rate) != len(recordings):
+                raise ValueError(
+                    f"sampling_rate has {len(sampling_rate)} entries but the batch has {len(recordings)} "
+                    "recordings; pass one number for all, or one entry (a number or a per-channel list) per "
+                    "recording."
+                )
+            return [
+                per_channel(value, rec, f"sampling_rate[{r}]")
+                for r, (value, rec) in enumerate(zip(sampling_rate, recordings, strict=True))
+            ]
+        rate = self._check_rate(sampling_rate, "sampling_rate")
+        return [[rate] * len(rec) for rec in recordings]
+
+    @staticmethod
+    def _parse_labels(labels, recordings, is_batch: bool, name: str, allowed=None) -> list[list[str]] | None:
+        if labels is None:
+            return None
+        if _is_tensor(labels) or isinstance(labels, np.ndarray):
+            labels = labels.tolist()
+        if isinstance(labels, str) or not isinstance(labels, (list, tuple)):
+            raise ValueError(f"{name} must be a list of strings (one per channel), got {labels!r}.")
+        flat = all(isinstance(v, str) for v in labels)
+        if not is_batch or flat:
+            if not flat:
+                raise ValueError(f"{name} must be a list of strings (one per channel), got {labels!r}.")
+            per_rec = [list(labels)] * len(recordings)
+        else:
+            if len(labels) != len(recordings):
+                raise ValueError(
+                    f"{name} has {len(labels)} entries but the batch has {len(recordings)} recordings; "
+                    "pass one list per recording, or a single list used for every recording."
+                )
+            per_rec = [list(v) if isinstance(v, (list, tuple)) else v for v in labels]
+        out = []
+        for r, (values, rec) in enumerate(zip(per_rec, recordings, strict=True)):
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ValueError(f"{name} for recording {r} must be a list of strings, got {values!r}.")
+            if len(values) != len(rec):
+                raise ValueError(
+                    f"{name} for recording {r} has {len(values)} entries but the recording has {len(rec)} "
+                    "channels; give exactly one per channel."
+                )
+            if allowed is not None:
+                values = [v.lower() for v in values]
+                unknown = [v for v in values if v not in allowed]
+                if unknown:
+                    raise ValueError(
+                        f"Unknown channel type {unknown[0]!r} in recording {r}; allowed channel types: "
+                        f"{', '.join(allowed)} (use 'other' for anything else)."
+                    )
+            out.append(values)
+        return out
+
+    # ------------------------------------------------------------------------------------------
+    # Per-recording processing at the original rate -> 65 Hz
+    # ------------------------------------------------------------------------------------------
+    def _min_samples(self) -> int:
+        return max(3, math.ceil(self.min_duration_seconds * self.sampling_rate - 1e-9))
+
+    def _to_model_rate(self, recordings, rates, long_input: str) -> tuple[list[np.ndarray], list[int]]:
+        """Check, fill and resample every channel; -> ([C_i, L_i] arrays at the model rate, full lengths)."""
+        target = self.sampling_rate
+        window = self.window_length
+        full_lengths = []
+        # Check durations first (cheap) and, for "truncate", crop to what the first window needs.
+        crops: list[list[int]] = []
+        for r, (rec, rec_rates) in enumerate(zip(recordings, rates, strict=True)):
+            lengths = [resampled_length(ch.size, fs, target) for ch, fs in zip(rec, rec_rates, strict=True)]
+            duration = min(ch.size / fs for ch, fs in zip(rec, rec_rates, strict=True))
+            full = min(lengths)
+            if duration < self.min_duration_seconds - 1e-9 or full < self._min_samples():
+                shortest = int(np.argmin([ch.size / fs for ch, fs in zip(rec, rec_rates, strict=True)]))
+                raise ValueError(
+                    f"recording {r} lasts only {duration:.3f} s (channel {shortest}: "
+                    f"{rec[shortest].size} samples at {_fmt_rate(rec_rates[shortest])}); NormWear needs at "
+                    f"least min_duration_seconds={self.min_duration_seconds:g} s. Pass a longer recording or "
+                    "drop this one."
+                )
+            full_lengths.append(full)
+            crop = []
+            for ch, fs in zip(rec, rec_rates, strict=True):
+                keep = ch.size
+                if long_input == "truncate" and full > window:
+                    # Resampling is local (FIR + antireflect padding), so a prefix that covers the window
+                    # plus the filter reach gives exactly the same first samples: skip the rest.
+                    keep = min(ch.size, math.ceil(window * fs / target) + self._filter_reach(fs))
+                crop.append(keep)
+            crops.append(crop)
+
+        # Group channels by (rate, kept length) across the batch: one fill/resample call per group.
+        groups: dict[tuple[float, int], list[tuple[int, int]]] = {}
+        for r, (rec_rates, crop) in enumerate(zip(rates, crops, strict=True)):
+            for c, (fs, keep) in enumerate(zip(rec_rates, crop, strict=True)):
+                groups.setdefault((fs, keep), []).append((r, c))
+        resampled: list[list[np.ndarray | None]] = [[None] * len(rec) for rec in recordings]
+        for (fs, keep), members in groups.items():
+            stack = np.stack([recordings[r][c][:keep] for r, c in members])
+            stack = self._fill_gaps(stack, members, fs)
+            out = resample(stack, fs, target)
+            for (r, c), row in zip(members, out, strict=True):
+                resampled[r][c] = row
+        arrays = []
+        for channels in resampled:
+            common = min(ch.size for ch in channels)  # channels from different rates: cut to the shortest
+            arrays.append(np.stack([ch[:common] for ch in channels]))
+        return arrays, full_lengths
+
+    def _filter_reach(self, fs: float) -> int:
+        """Input samples on each side that one resampled sample depends on (polyphase FIR half-length)."""
+        if fs == self.sampling_rate:
+            return 0
+        up, down = resample_ratio(fs, self.sampling_rate)
+        return math.ceil(10 * max(up, down) / up) + 2
+
+    def _fill_gaps(self, stack: np.ndarray, members, fs: float) -> np.ndarray:
+        finite = np.isfinite(stack)
+        if finite.all():
+            return stack
+        bad_rows = np.flatnonzero(~finite.all(axis=1))
+        max_gap = int(math.floor(self.max_gap_seconds * fs + 1e-9))
+        for i in bad_rows:
+            r, c = members[i]
+            row = stack[i]
+            n_inf = int(np.isinf(row).sum())
+            if n_inf:
+                raise ValueError(
+                    f"recording {r}, channel {c} contains {n_inf} infinite value(s) (+/-inf). "
+                    "Infinities usually mean an overflow or a decoding/unit error, so they are not "
+                    "interpolated silently. Fix the source, or replace them with NaN to have them treated "
+                    "as missing samples."
+                )
+            try:
+                stack[i] = fill_missing(row[None], max_gap, sampling_rate=fs)[0]
+            except ValueError as err:
+                message = str(err).replace("channel 0", f"recording {r}, channel {c}", 1)
+                raise ValueError(message) from None
+        return stack
+
+    # ------------------------------------------------------------------------------------------
+    # Windows and cleaning at the model rate
+    # ------------------------------------------------------------------------------------------
+    def _make_windows(self, arrays, full_lengths, long_input):
+        """-> list of (recording index, [C, l] window with l <= window_length)."""
+        window = self.window_length
+        windows = []
+        truncated = []
+        for r, arr in enumerate(arrays):
+            length = arr.shape[1]
+            if long_input == "truncate":
+                if full_lengths[r] > window:
+                    truncated.append((r, full_lengths[r]))
+                windows.append((r, arr[:, :window]))
+                continue
+            starts = list(range(0, length, window))
+            for s in starts:
+                piece = arr[:, s : s + window]
+                if piece.shape[1] < window and s > 0 and piece.shape[1] < self._min_samples():
+                    continue  # trailing remainder shorter than min_duration_seconds
+                windows.append((r, piece))
+        if truncated:
+            rate = self.sampling_rate
+            detail = ", ".join(
+                f"recording {r}: {n / rate:.2f} s, dropped {(n - window) / rate:.2f} s"
+                for r, n in truncated[:_MAX_LISTED]
+            )
+            more = f" and {len(truncated) - _MAX_LISTED} more" if len(truncated) > _MAX_LISTED else ""
+            logger.warning(
+                f"{len(truncated)} recording(s) are longer than the model window of {window / rate:g} s "
+                f"({window} samples at {_fmt_rate(rate)}); only the first {window / rate:g} s were kept "
+                f"({detail}{more}). "
+                'Pass long_input="split" to cover whole recordings with consecutive windows.'
+            )
+        return windows
+
+    def _clean(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Clean equal-length series [K, l] at the model rate; -> (cleaned, flat flags [K])."""
+        reference = np.mean(np.abs(series - series.mean(axis=-1, keepdims=True)), axis=-1)
+        x = repair_jumps(series, self.jump_percentile)
+        x = detrend(x)
+        x = gaussian_smooth(x, self.smoothing_sigma_seconds * self.sampling_rate)
+        mav = np.mean(np.abs(x), axis=-1)
+        flat = mav <= _FLAT_RTOL * reference + _FLAT_ATOL
+        x = normalize_mean_abs(x)
+        x[flat] = 0.0
+        return x, flat
+
+    # ------------------------------------------------------------------------------------------
+    # Main entry point
+    # ------------------------------------------------------------------------------------------
+    def __call__(
+        self,
+        signals,
+        sampling_rate=None,
+        channel_types=None,
+        channel_names=None,
+        return_tensors=None,
+        long_input: str | None = None,
+        device=None,
+    ) -> BatchFeature:
+        """Preprocess one recording ``[C, T]``, a batch ``[B, C, T]`` or a list of recordings.
+
+        Args:
+            signals: a numpy array, torch tensor or nested list; a list of recordings may mix channel
+                counts and lengths, and a recording may be a list of 1-D channels of different lengths
+                (channels sampled at different rates).
+            sampling_rate: required. One number (Hz), a per-channel list, or for a batch one entry per
+                recording (each a number or a per-channel list).
+            channel_types: optional list of types from `CHANNEL_TYPES` per channel (for a batch: one list
+                per recording, or one list shared by all); returned per output row.
+            channel_names: optional list of channel names, same layout as `channel_types`.
+            return_tensors: `None`/`"np"` (numpy arrays) or `"pt"` (torch tensors).
+            long_input: overrides `self.long_input` (`"truncate"` or `"split"`) for this call.
+            device: torch device for the CWT with `cwt_backend="torch"`; with `return_tensors="pt"` the
+                outputs are placed there.
+        """
+        long_input = self.long_input if long_input is None else long_input
+        self._check_choice("long_input", long_input, LONG_INPUT_MODES)
+        tensor_kind = self._tensor_kind(return_tensors)
+
+        recordings, is_batch = self._parse_signals(signals)
+        rates = self._parse_rates(sampling_rate, recordings, is_batch)
+        types = self._parse_labels(channel_types, recordings, is_batch, "channel_types", CHANNEL_TYPES)
+        names = self._parse_labels(channel_names, recordings, is_batch, "channel_names")
+
+        arrays, full_lengths = self._to_model_rate(recordings, rates, long_input)
+        windows = self._make_windows(arrays, full_lengths, long_input)
+
+        window = self.window_length
+        n_rows = len(windows)
+        n_channels = [w.shape[0] for _, w in windows]
+        c_max = max(n_channels)
+        lengths = np.array([w.shape[1] for _, w in windows], dtype=np.int64)
+
+        # Clean every (window, channel) series; equal lengths are processed together.
+        signals_65 = np.zeros((sum(n_channels), window), dtype=np.float64)
+        row_of = np.repeat(np.arange(n_rows), n_channels)
+        chan_of = np.concatenate([np.arange(c) for c in n_channels])
+        starts = np.concatenate(([0], np.cumsum(n_channels)[:-1]))
+        flat_all = np.zeros(signals_65.shape[0], dtype=bool)
+        by_length: dict[int, list[int]] = {}
+        for i, length in enumerate(lengths.tolist()):
+            by_length.setdefault(length, []).append(i)
+        for length, rows in by_length.items():
+            if len(rows) == n_rows:
+                block = np.concatenate([windows[i][1] for i in rows]) if n_rows > 1 else windows[0][1]
+                idx = slice(None)
+            else:
+                block = np.concatenate([windows[i][1] for i in rows])
+                idx = np.concatenate([np.arange(starts[i], starts[i] + n_channels[i]) for i in rows])
+            cleaned, flat = self._clean(block)
+            signals_65[idx, :length] = cleaned  # zero padding after normalisation
+            flat_all[idx] = flat
+        if flat_all.any():
+            self._warn_flat(flat_all, row_of, chan_of, windows, names)
+
+        # Planes and one batched CWT for the whole call.
+        planes = derivative_planes(signals_65.astype(np.float32))  # [K, 3, W-2]
+        time_mask = (np.arange(window - 2)[None, :] + 2 < lengths[:, None]).astype(np.int64)
+        channel_mask = (np.arange(c_max)[None, :] < np.array(n_channels)[:, None]).astype(np.int64)
+        dense = all(c == c_max for c in n_channels)
+        out_shape = (n_rows, c_max, 3, window - 2, len(self.scales))
+
+        if self.cwt_backend == "torch":
+            import torch
+
+            data = torch.from_numpy(planes)
+            if device is not None:
+                data = data.to(device)
+            coeffs = cwt_torch(data, self.scales)  # [K, 3, W-2, S]
+            if dense:
+                input_values = coeffs.reshape(out_shape)
+            else:
+                input_values = coeffs.new_zeros(out_shape)
+                input_values[
+                    torch.from_numpy(row_of).to(coeffs.device), torch.from_numpy(chan_of).to(coeffs.device)
+                ] = coeffs
+            if tensor_kind != "pt":
+                input_values = input_values.cpu().numpy()
+        else:
+            coeffs = cwt_numpy(planes, self.scales)
+            if dense:
+                input_values = coeffs.reshape(out_shape)
+            else:
+                input_values = np.zeros(out_shape, dtype=np.float32)
+                input_values[row_of, chan_of] = coeffs
+
+        data = {"input_values": input_values, "channel_mask": channel_mask, "time_mask": time_mask}
+        if long_input == "split":
+            data["recording_index"] = np.array([r for r, _ in windows], dtype=np.int64)
+        if tensor_kind == "pt":
+            import torch
+
+            target = device if device is not None else (input_values.device if _is_tensor(input_values) else None)
+            for key, value in list(data.items()):
+                tensor = value if _is_tensor(value) else torch.from_numpy(np.ascontiguousarray(value))
+                data[key] = tensor.to(target) if target is not None else tensor
+        if types is not None:
+            data["channel_types"] = [list(types[r]) for r, _ in windows]
+        if names is not None:
+            data["channel_names"] = [list(names[r]) for r, _ in windows]
+        # Tensors are built above; BatchFeature must not try to convert the string lists.
+        return BatchFeature(data=data, tensor_type=None)
+
+    @staticmethod
+    def _tensor_kind(return_tensors) -> str:
+        value = getattr(return_tensors, "value", return_tensors)
+        if value is None or value == "np":
+            return "np"
+        if value == "pt":
+            return "pt"
+        raise ValueError(f'return_tensors must be None, "np" or "pt", got {return_tensors!r}.')
+
+    def _warn_flat(self, flat, row_of, chan_of, windows, names) -> None:
+        hits = np.flatnonzero(flat)
+        parts = []
+        for i in hits[:_MAX_LISTED]:
+            r = windows[row_of[i]][0]
+            c = int(chan_of[i])
+            label = f" ({names[r][c]!r})" if names is not None else ""
+            parts.append(f"recording {r} channel {c}{label}")
+        more = f" and {len(hits) - _MAX_LISTED} more" if len(hits) > _MAX_LISTED else ""
+        logger.warning(
+            f"{len(hits)} channel window(s) are flat (constant or a straight line), so they carry no signal "
+            f"and their wavelet planes are all zero: {', '.join(parts)}{more}. "
+            "Check the sensor or drop the channel."
+        )
