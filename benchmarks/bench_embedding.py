@@ -98,13 +98,14 @@ def to_markdown(rows: list[dict], command: str) -> str:
         "One 4-channel, 6 s recording (390 samples at 65 Hz), feature extraction included; seconds per "
         "recording (median). Research code on these machines: 2.7 s fp32, 1.56 s bf16 (base).",
         "",
-        "| config | params (M) | batch | fp32 s/rec | bf16 s/rec | bf16 vs fp32 (same run) "
+        "| config | params (M) | batch | fp32 s/rec | bf16 s/rec | bf16 rec/s | bf16 vs fp32 (same run) "
         "| bf16 vs research fp32 2.7 s | min token cosine | min embedding cosine |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['config']} | {r['params_m']:.1f} | {r['batch']} | {r['fp32_s']:.3f} | {r['bf16_s']:.3f} "
+            f"| {1 / r['bf16_s']:.2f} "
             f"| {r['speedup']:.2f}x | {r['vs_research_fp32']:.2f}x | {r['token_cos']:.6f} | {r['emb_cos']:.6f} |"
         )
     return "\n".join(lines)
