@@ -5,11 +5,17 @@ and marks the classes for ``register_for_auto_class`` so that ``save_pretrained`
 the modeling code (a saved folder then loads with ``trust_remote_code=True`` without this package).
 """
 
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForPreTraining
 
 from .configuration_normwear import NORMWEAR_PRESETS, NormWearConfig
 from .feature_extraction_normwear import CHANNEL_TYPES, NormWearFeatureExtractor
-from .modeling_normwear import NormWearModel, NormWearModelOutput, NormWearPreTrainedModel
+from .modeling_normwear import (
+    NormWearForMaskedReconstruction,
+    NormWearForPreTrainingOutput,
+    NormWearModel,
+    NormWearModelOutput,
+    NormWearPreTrainedModel,
+)
 
 __version__ = "0.1.0"
 
@@ -17,9 +23,11 @@ __version__ = "0.1.0"
 def _register() -> None:
     AutoConfig.register(NormWearConfig.model_type, NormWearConfig, exist_ok=True)
     AutoModel.register(NormWearConfig, NormWearModel, exist_ok=True)
+    AutoModelForPreTraining.register(NormWearConfig, NormWearForMaskedReconstruction, exist_ok=True)
     AutoFeatureExtractor.register(NormWearConfig, NormWearFeatureExtractor, exist_ok=True)
     NormWearConfig.register_for_auto_class()
     NormWearModel.register_for_auto_class("AutoModel")
+    NormWearForMaskedReconstruction.register_for_auto_class("AutoModelForPreTraining")
     NormWearFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
 
 
@@ -30,6 +38,8 @@ __all__ = [
     "NORMWEAR_PRESETS",
     "NormWearConfig",
     "NormWearFeatureExtractor",
+    "NormWearForMaskedReconstruction",
+    "NormWearForPreTrainingOutput",
     "NormWearModel",
     "NormWearModelOutput",
     "NormWearPreTrainedModel",

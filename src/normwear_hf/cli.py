@@ -50,6 +50,24 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_pretrain(options: list[str]) -> int:
+    """Masked-reconstruction pretraining; every option is the training script's (see --help)."""
+    from .training.pretrain import main as pretrain_main
+
+    return pretrain_main(options)
+
+
+def run_build_corpus(options: list[str]) -> int:
+    """Real + synthetic pretraining corpus as Parquet shards (see --help)."""
+    from .data.build_corpus import main as build_corpus_main
+
+    return build_corpus_main(options)
+
+
+# Subcommands whose options belong to another program: everything after the name is handed over untouched.
+PASS_THROUGH = {"pretrain": run_pretrain, "build-corpus": run_build_corpus}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="normwear-hf", description="NormWear foundation model for wearable physiological signals."
@@ -59,10 +77,29 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="embed the bundled sample recording with the bundled model")
     demo.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     demo.set_defaults(handler=run_demo)
+    pretrain = commands.add_parser(
+        "pretrain",
+        help="pretrain by masked reconstruction (Accelerate); `normwear-hf pretrain --help` lists the options",
+        add_help=False,
+    )
+    pretrain.add_argument("options", nargs=argparse.REMAINDER)
+    corpus = commands.add_parser(
+        "build-corpus",
+        help="build the pretraining corpus (real + synthetic) as Parquet shards; see `normwear-hf build-corpus --help`",
+        add_help=False,
+    )
+    corpus.add_argument("options", nargs=argparse.REMAINDER)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in PASS_THROUGH:
+        try:
+            return PASS_THROUGH[argv[0]](argv[1:])
+        except ValueError as error:
+            print(f"normwear-hf {argv[0]}: error: {error}", file=sys.stderr)
+            return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

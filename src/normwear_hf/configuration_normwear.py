@@ -11,6 +11,7 @@ from transformers import PretrainedConfig
 
 FUSION_MODES = ("cls_attention", "mean", "none")
 MASK_STRATEGIES = ("structured", "random")
+RECONSTRUCTION_TARGETS = ("scalogram", "signal", "both")
 
 # Named sizes. "base" is the paper's model; the smaller ones trade accuracy for CPU speed.
 NORMWEAR_PRESETS: dict[str, dict[str, Any]] = {
@@ -72,6 +73,10 @@ class NormWearConfig(PretrainedConfig):
         mask_strategy: ``"structured"`` (whole time rows and scale columns) or ``"random"`` patches.
         mask_time_ratio, mask_scale_ratio: fractions of time rows / scale columns masked (structured).
         mask_ratio: fraction of patches masked (random).
+        reconstruction_target: what the pretraining decoder predicts for masked patches: ``"scalogram"`` (the
+            CWT patch values, MAE style), ``"signal"`` (the cleaned 65 Hz signal under masked time rows, as the
+            research code) or ``"both"`` (sum of the two losses).
+        norm_pix_loss: normalise each target scalogram patch by its own mean and variance (MAE's option).
     """
 
     model_type = "normwear"
@@ -103,6 +108,8 @@ class NormWearConfig(PretrainedConfig):
         mask_time_ratio: float = 0.6,
         mask_scale_ratio: float = 0.5,
         mask_ratio: float = 0.8,
+        reconstruction_target: str = "scalogram",
+        norm_pix_loss: bool = False,
         **kwargs: Any,
     ) -> None:
         self.hidden_size = hidden_size
@@ -130,6 +137,8 @@ class NormWearConfig(PretrainedConfig):
         self.mask_time_ratio = mask_time_ratio
         self.mask_scale_ratio = mask_scale_ratio
         self.mask_ratio = mask_ratio
+        self.reconstruction_target = reconstruction_target
+        self.norm_pix_loss = norm_pix_loss
         super().__init__(**kwargs)
         self._validate()
 
@@ -210,6 +219,11 @@ class NormWearConfig(PretrainedConfig):
             raise ValueError(
                 f"NormWearConfig.mask_strategy must be one of {MASK_STRATEGIES}, got {self.mask_strategy!r}."
             )
+        if self.reconstruction_target not in RECONSTRUCTION_TARGETS:
+            raise ValueError(
+                f"NormWearConfig.reconstruction_target must be one of {RECONSTRUCTION_TARGETS}, "
+                f"got {self.reconstruction_target!r}."
+            )
         if self.layer_norm_eps <= 0 or self.initializer_range <= 0:
             raise ValueError("NormWearConfig.layer_norm_eps and initializer_range must be positive.")
 
@@ -218,4 +232,4 @@ def _is_pair(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and len(value) == 2
 
 
-__all__ = ["NormWearConfig", "NORMWEAR_PRESETS", "FUSION_MODES", "MASK_STRATEGIES"]
+__all__ = ["NormWearConfig", "NORMWEAR_PRESETS", "FUSION_MODES", "MASK_STRATEGIES", "RECONSTRUCTION_TARGETS"]

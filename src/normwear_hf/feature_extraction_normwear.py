@@ -474,6 +474,7 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         return_tensors=None,
         long_input: str | None = None,
         device=None,
+        return_signal: bool = False,
     ) -> BatchFeature:
         """Preprocess one recording ``[C, T]``, a batch ``[B, C, T]`` or a list of recordings.
 
@@ -490,6 +491,8 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
             long_input: overrides `self.long_input` (`"truncate"` or `"split"`) for this call.
             device: torch device for the CWT with `cwt_backend="torch"`; with `return_tensors="pt"` the
                 outputs are placed there.
+            return_signal: also return `signal_values` float32 `[N, C_max, window_length - 2]`, the cleaned
+                65 Hz signal aligned with the CWT time axis (a reconstruction target for pretraining).
         """
         long_input = self.long_input if long_input is None else long_input
         self._check_choice("long_input", long_input, LONG_INPUT_MODES)
@@ -563,6 +566,10 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
                 input_values[row_of, chan_of] = coeffs
 
         data = {"input_values": input_values, "channel_mask": channel_mask, "time_mask": time_mask}
+        if return_signal:
+            signal_values = np.zeros((n_rows, c_max, window - 2), dtype=np.float32)
+            signal_values[row_of, chan_of] = planes[:, 0]
+            data["signal_values"] = signal_values
         if long_input == "split":
             data["recording_index"] = np.array([r for r, _ in windows], dtype=np.int64)
         if tensor_kind == "pt":

@@ -76,6 +76,35 @@ def sincos_2d_position_table(time_positions: torch.Tensor, num_scale_patches: in
     return grid.reshape(-1, width).to(torch.float32)
 
 
+_POSITION_TABLES: dict[tuple, torch.Tensor] = {}
+
+
+def cached_position_table(
+    num_time_patches: int,
+    num_scale_patches: int,
+    width: int,
+    reference_time_patches: int | None,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """The sine-cosine table for a grid, built once per (grid, width, device, dtype), never per call.
+
+    With ``reference_time_patches`` set, time positions are stretched or squeezed onto ``0 ..
+    reference - 1`` (the pretraining range); with ``None`` they are the plain patch indices.
+    """
+    key = (num_time_patches, num_scale_patches, width, reference_time_patches, str(device), dtype)
+    table = _POSITION_TABLES.get(key)
+    if table is None:
+        positions = torch.arange(num_time_patches, dtype=torch.float64)
+        if reference_time_patches and num_time_patches != reference_time_patches and num_time_patches > 1:
+            positions = positions * (reference_time_patches - 1) / (num_time_patches - 1)
+        table = sincos_2d_position_table(positions, num_scale_patches, width).to(device=device, dtype=dtype)
+        if len(_POSITION_TABLES) >= 64:
+            _POSITION_TABLES.pop(next(iter(_POSITION_TABLES)))
+        _POSITION_TABLES[key] = table
+    return table
+
+
 class NormWearPatchEmbeddings(nn.Module):
     """Cuts each channel's ``[planes, time, scales]`` scalogram into non-overlapping patches -> tokens."""
 
@@ -101,8 +130,6 @@ class NormWearEmbeddings(nn.Module):
         self.patch_embeddings = NormWearPatchEmbeddings(config)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
-        # Position tables depend only on the grid: computed once per (grid, device, dtype), never per call.
-        self._position_cache: dict[tuple, torch.Tensor] = {}
 
     def grid_shape(self, time_steps: int) -> tuple[int, int]:
         patch_t, patch_s = self.config.patch_size
@@ -111,23 +138,21 @@ class NormWearEmbeddings(nn.Module):
     def position_table(
         self, num_time_patches: int, interpolate: bool, device: torch.device, dtype: torch.dtype
     ) -> torch.Tensor:
+        reference = self.config.position_reference_time_patches if interpolate else None
         num_scale_patches = self.config.num_scales // self.config.patch_size[1]
-        key = (num_time_patches, num_scale_patches, interpolate, device, dtype)
-        table = self._position_cache.get(key)
-        if table is None:
-            positions = torch.arange(num_time_patches, dtype=torch.float64)
-            reference = self.config.position_reference_time_patches
-            if interpolate and num_time_patches != reference and num_time_patches > 1:
-                positions = positions * (reference - 1) / (num_time_patches - 1)
-            table = sincos_2d_position_table(positions, num_scale_patches, self.config.hidden_size)
-            table = table.to(device=device, dtype=dtype)
-            self._position_cache[key] = table
-        return table
+        return cached_position_table(
+            num_time_patches, num_scale_patches, self.config.hidden_size, reference, device, dtype
+        )
 
-    def forward(self, scalograms: torch.Tensor, interpolate_pos_encoding: bool) -> torch.Tensor:
+    def forward(
+        self, scalograms: torch.Tensor, interpolate_pos_encoding: bool, keep: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``[N, planes, T, S]`` -> ``[N, 1 + P, D]``; with ``keep`` ``[N, K]``, only those patches kept."""
         tokens = self.patch_embeddings(scalograms)
         num_time_patches, _ = self.grid_shape(scalograms.shape[-2])
         tokens = tokens + self.position_table(num_time_patches, interpolate_pos_encoding, tokens.device, tokens.dtype)
+        if keep is not None:
+            tokens = tokens.gather(1, keep[..., None].expand(-1, -1, tokens.shape[-1]))
         cls = self.cls_token.to(tokens.dtype).expand(tokens.shape[0], -1, -1)
         return self.dropout(torch.cat([cls, tokens], dim=1))
 
@@ -333,6 +358,18 @@ class NormWearPreTrainedModel(PreTrainedModel):
             init.zeros_(module.bias)
         elif isinstance(module, NormWearEmbeddings):
             init.normal_(module.cls_token, std=self.config.initializer_range)
+        elif isinstance(module, NormWearDecoder):
+            init.normal_(module.mask_token, std=self.config.initializer_range)
+
+
+@dataclass
+class FoldedInputs:
+    """Where the real channels of a batch are: ``channel_index`` rows/cols of ``channel_mask`` ``[B, C]``;
+    ``token_mask`` ``[B, 1 + P]`` marks [CLS] and patches with real time steps."""
+
+    channel_mask: torch.Tensor
+    channel_index: tuple[torch.Tensor, torch.Tensor]
+    token_mask: torch.Tensor
 
 
 def _validate_model_inputs(
@@ -401,6 +438,22 @@ class NormWearModel(NormWearPreTrainedModel):
         patches = patches.repeat_interleave(num_scale, dim=1)
         return torch.cat([torch.ones(batch, 1, dtype=torch.bool, device=device), patches], dim=1)
 
+    def fold_inputs(
+        self, input_values: torch.Tensor, channel_mask: torch.Tensor | None, time_mask: torch.Tensor | None
+    ) -> FoldedInputs:
+        """Validate inputs and locate the real channels that get folded into the batch."""
+        _validate_model_inputs(self.config, input_values, channel_mask, time_mask)
+        batch, channels, _, steps, _ = input_values.shape
+        device = input_values.device
+        if channel_mask is None:
+            channel_mask = torch.ones(batch, channels, dtype=torch.bool, device=device)
+        channel_mask = channel_mask.to(device=device, dtype=torch.bool)
+        return FoldedInputs(
+            channel_mask=channel_mask,
+            channel_index=channel_mask.nonzero(as_tuple=True),
+            token_mask=self.token_mask(time_mask, steps, batch, device),
+        )
+
     def forward(
         self,
         input_values: torch.Tensor,
@@ -424,16 +477,10 @@ class NormWearModel(NormWearPreTrainedModel):
         output_hidden_states = output_hidden_states if output_hidden_states is not None else config.output_hidden_states
         return_dict = return_dict if return_dict is not None else config.return_dict
         interpolate = config.interpolate_pos_encoding if interpolate_pos_encoding is None else interpolate_pos_encoding
-        _validate_model_inputs(config, input_values, channel_mask, time_mask)
-        batch, channels, _, steps, _ = input_values.shape
-        device = input_values.device
-        if channel_mask is None:
-            channel_mask = torch.ones(batch, channels, dtype=torch.bool, device=device)
-        channel_mask = channel_mask.to(device=device, dtype=torch.bool)
-        channel_index = channel_mask.nonzero(as_tuple=True)
+        folded = self.fold_inputs(input_values, channel_mask, time_mask)
+        batch, channels = folded.channel_mask.shape
+        channel_index, channel_mask, token_mask = folded.channel_index, folded.channel_mask, folded.token_mask
         rows, cols = channel_index
-
-        token_mask = self.token_mask(time_mask, steps, batch, device)  # [B, L]
         key_mask = None if bool(token_mask.all()) else token_mask[rows]
 
         hidden = self.embeddings(input_values[rows, cols], interpolate)
@@ -488,6 +535,239 @@ class NormWearModel(NormWearPreTrainedModel):
         return finish_pooling(per_channel, real, pooling, recording_index)
 
 
+@dataclass
+class NormWearForPreTrainingOutput(ModelOutput):
+    r"""Output of [`NormWearForMaskedReconstruction`].
+
+    Args:
+        loss: reconstruction loss over masked patches of real channels and real time (the sum of both losses
+            when ``reconstruction_target == "both"``).
+        scalogram_loss, signal_loss: the two parts (``None`` when not trained).
+        reconstruction: ``[batch, channels, patches, patch_t * patch_s * planes]`` predicted scalogram patches.
+        signal_reconstruction: ``[batch, channels, time]`` predicted cleaned signal (time = rows x patch_t).
+        mask: ``[batch, channels, patches]`` True where a patch was hidden from the encoder.
+        loss_mask: ``[batch, channels, patches]`` the patches the loss counted (masked, real channel, real time).
+    """
+
+    loss: torch.FloatTensor | None = None
+    scalogram_loss: torch.FloatTensor | None = None
+    signal_loss: torch.FloatTensor | None = None
+    reconstruction: torch.FloatTensor | None = None
+    signal_reconstruction: torch.FloatTensor | None = None
+    mask: torch.BoolTensor | None = None
+    loss_mask: torch.BoolTensor | None = None
+
+
+def sample_patch_mask(
+    config: NormWearConfig,
+    num_rows: int,
+    num_time: int,
+    num_scale: int,
+    generator: torch.Generator | None = None,
+    real_time_rows: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Choose the visible patches of every channel: ``keep`` ``[N, K]`` (sorted indices) and ``masked`` ``[N, P]``.
+
+    ``"structured"`` hides whole time rows (``mask_time_ratio``) and whole scale columns (``mask_scale_ratio``);
+    a patch stays visible only if both its row and its column do (60% / 50% hide about 80%). ``"random"``
+    hides ``mask_ratio`` of the patches. Every channel keeps the same number of patches, so no padding is
+    needed. Noise is drawn on the CPU from ``generator``, so a seed reproduces the mask on any device.
+    Padded time rows (``real_time_rows`` False) are the last choice for visible rows.
+    """
+
+    def lowest(noise: torch.Tensor, count: int) -> torch.Tensor:
+        return noise.argsort(dim=1)[:, :count].sort(dim=1).values
+
+    if config.mask_strategy == "structured":
+        keep_time = max(1, num_time - round(num_time * config.mask_time_ratio))
+        keep_scale = max(1, num_scale - round(num_scale * config.mask_scale_ratio))
+        time_noise = torch.rand(num_rows, num_time, generator=generator)
+        if real_time_rows is not None:
+            time_noise = time_noise + 2.0 * (~real_time_rows.cpu()).to(time_noise.dtype)
+        rows = lowest(time_noise, keep_time)
+        cols = lowest(torch.rand(num_rows, num_scale, generator=generator), keep_scale)
+        keep = (rows[:, :, None] * num_scale + cols[:, None, :]).reshape(num_rows, -1)
+    else:
+        total = num_time * num_scale
+        noise = torch.rand(num_rows, total, generator=generator)
+        if real_time_rows is not None:
+            padded = (~real_time_rows.cpu()).repeat_interleave(num_scale, dim=1)
+            noise = noise + 2.0 * padded.to(noise.dtype)
+        keep = lowest(noise, max(1, total - round(total * config.mask_ratio)))
+    masked = torch.ones(num_rows, num_time * num_scale, dtype=torch.bool)
+    masked.scatter_(1, keep, False)
+    return keep, masked
+
+
+def patchify(scalograms: torch.Tensor, patch_size: tuple[int, int]) -> torch.Tensor:
+    """``[N, planes, T, S]`` -> ``[N, P, patch_t * patch_s * planes]`` in the token order of the patch embedding."""
+    count, planes, steps, scales = scalograms.shape
+    patch_t, patch_s = patch_size
+    rows, cols = steps // patch_t, scales // patch_s
+    patches = scalograms[:, :, : rows * patch_t, : cols * patch_s].reshape(count, planes, rows, patch_t, cols, patch_s)
+    return patches.permute(0, 2, 4, 3, 5, 1).reshape(count, rows * cols, patch_t * patch_s * planes)
+
+
+class NormWearDecoder(nn.Module):
+    """MAE-style lightweight decoder: visible tokens + mask tokens at their positions -> patch predictions."""
+
+    def __init__(self, config: NormWearConfig) -> None:
+        super().__init__()
+        self.config = config
+        width = config.decoder_hidden_size
+        patch_t, patch_s = config.patch_size
+        self.embed = nn.Linear(config.hidden_size, width)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, width))
+        self.layers = nn.ModuleList(
+            [
+                NormWearLayer(config, width, config.decoder_num_attention_heads, config.decoder_intermediate_size)
+                for _ in range(config.decoder_num_hidden_layers)
+            ]
+        )
+        self.norm = nn.LayerNorm(width, eps=config.layer_norm_eps)
+        target = config.reconstruction_target
+        self.scalogram_head = (
+            nn.Linear(width, patch_t * patch_s * config.num_input_planes) if target in ("scalogram", "both") else None
+        )
+        self.signal_head = nn.Linear(width, patch_t) if target in ("signal", "both") else None
+
+    def forward(
+        self,
+        encoded: torch.Tensor,
+        keep: torch.Tensor,
+        grid: tuple[int, int],
+        key_mask: torch.Tensor | None,
+        reference_time_patches: int | None,
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """``encoded`` ``[N, 1 + K, D]`` -> scalogram patches ``[N, P, patch_dim]``, signal ``[N, rows * patch_t]``."""
+        num_time, num_scale = grid
+        hidden = self.embed(encoded)
+        count, _, width = hidden.shape
+        tokens = self.mask_token.to(hidden.dtype).expand(count, num_time * num_scale, width)
+        tokens = tokens.scatter(1, keep[..., None].expand(-1, -1, width), hidden[:, 1:])
+        positions = cached_position_table(
+            num_time, num_scale, width, reference_time_patches, hidden.device, hidden.dtype
+        )
+        sequence = torch.cat([hidden[:, :1], tokens + positions], dim=1)
+        for layer in self.layers:
+            sequence, _ = layer(sequence, key_mask)
+        patches = self.norm(sequence[:, 1:])
+        scalogram = self.scalogram_head(patches) if self.scalogram_head is not None else None
+        signal = None
+        if self.signal_head is not None:
+            per_row = patches.reshape(count, num_time, num_scale, width).mean(dim=2)
+            signal = self.signal_head(per_row).reshape(count, -1)
+        return scalogram, signal
+
+
+class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
+    """NormWear with the masked-reconstruction pretraining objective (MAE-style, per channel).
+
+    The encoder sees only the visible patches of each channel (and all [CLS] tokens, which still fuse across
+    channels); the decoder fills in the rest. The loss counts only masked patches of real channels and real
+    (unpadded) time. ``model.normwear`` is the backbone; ``NormWearModel.from_pretrained`` loads it from a
+    saved pretraining checkpoint.
+    """
+
+    def __init__(self, config: NormWearConfig) -> None:
+        super().__init__(config)
+        self.normwear = NormWearModel(config)
+        self.decoder = NormWearDecoder(config)
+        self.post_init()
+
+    def forward(
+        self,
+        input_values: torch.Tensor,
+        channel_mask: torch.Tensor | None = None,
+        time_mask: torch.Tensor | None = None,
+        signal_values: torch.Tensor | None = None,
+        mask_seed: int | None = None,
+        mask_generator: torch.Generator | None = None,
+        interpolate_pos_encoding: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> NormWearForPreTrainingOutput | tuple:
+        r"""
+        Args:
+            input_values, channel_mask, time_mask: as for [`NormWearModel`].
+            signal_values: ``[batch, channels, time]`` the cleaned signal (feature extractor with
+                ``return_signal=True``); needed when ``config.reconstruction_target`` is ``"signal"`` or ``"both"``.
+            mask_seed / mask_generator: make the random mask reproducible (a generator wins over a seed).
+        """
+        config = self.config
+        return_dict = return_dict if return_dict is not None else config.return_dict
+        interpolate = config.interpolate_pos_encoding if interpolate_pos_encoding is None else interpolate_pos_encoding
+        reference = config.position_reference_time_patches if interpolate else None
+        if config.reconstruction_target != "scalogram" and signal_values is None:
+            raise ValueError(
+                f"reconstruction_target={config.reconstruction_target!r} needs signal_values; call the feature "
+                "extractor with return_signal=True."
+            )
+        backbone = self.normwear
+        folded = backbone.fold_inputs(input_values, channel_mask, time_mask)
+        rows, cols = folded.channel_index
+        scalograms = input_values[rows, cols]
+        num_time, num_scale = backbone.embeddings.grid_shape(scalograms.shape[-2])
+        count = scalograms.shape[0]
+        real_patches = folded.token_mask[rows][:, 1:]
+        real_time_rows = real_patches.reshape(count, num_time, num_scale)[:, :, 0]
+        if mask_generator is None and mask_seed is not None:
+            mask_generator = torch.Generator().manual_seed(int(mask_seed))
+        keep, masked = sample_patch_mask(config, count, num_time, num_scale, mask_generator, real_time_rows)
+        keep, masked = keep.to(scalograms.device), masked.to(scalograms.device)
+
+        all_real = bool(real_patches.all())
+        visible_key_mask = None
+        if not all_real:
+            cls_column = torch.ones(count, 1, dtype=torch.bool, device=real_patches.device)
+            visible_key_mask = torch.cat([cls_column, real_patches.gather(1, keep)], dim=1)
+        hidden = backbone.embeddings(scalograms, interpolate, keep=keep)
+        hidden, _, _, _ = backbone.encoder(
+            hidden, folded.channel_index, folded.channel_mask, visible_key_mask, False, False
+        )
+        hidden = backbone.layernorm(hidden)
+        full_key_mask = None if all_real else folded.token_mask[rows]
+        scalogram_pred, signal_pred = self.decoder(hidden, keep, (num_time, num_scale), full_key_mask, reference)
+
+        loss_mask = masked & real_patches
+        losses = {}
+        if scalogram_pred is not None:
+            target = patchify(scalograms, tuple(config.patch_size)).to(scalogram_pred.dtype)
+            if config.norm_pix_loss:
+                mean, var = target.mean(dim=-1, keepdim=True), target.var(dim=-1, keepdim=True)
+                target = (target - mean) / (var + 1e-6).sqrt()
+            per_patch = (scalogram_pred.float() - target.float()).pow(2).mean(dim=-1)
+            losses["scalogram"] = (per_patch * loss_mask).sum() / loss_mask.sum().clamp_min(1)
+        if signal_pred is not None:
+            patch_t = config.patch_size[0]
+            target = signal_values[rows, cols][:, : num_time * patch_t].float()
+            # a sample counts as much as its time row is hidden; padded time never counts
+            row_weight = (loss_mask.reshape(count, num_time, num_scale).float().mean(dim=2)).repeat_interleave(
+                patch_t, dim=1
+            )
+            error = (signal_pred.float() - target).pow(2)
+            losses["signal"] = (error * row_weight).sum() / row_weight.sum().clamp_min(1e-6)
+        loss = sum(losses.values())
+
+        batch, channels = folded.channel_mask.shape
+
+        def unfold(real_rows: torch.Tensor | None) -> torch.Tensor | None:
+            if real_rows is None:
+                return None
+            full = real_rows.new_zeros((batch, channels, *real_rows.shape[1:]))
+            return full.index_put(folded.channel_index, real_rows)
+
+        outputs = NormWearForPreTrainingOutput(
+            loss=loss,
+            scalogram_loss=losses.get("scalogram"),
+            signal_loss=losses.get("signal"),
+            reconstruction=unfold(scalogram_pred),
+            signal_reconstruction=unfold(signal_pred),
+            mask=unfold(masked),
+            loss_mask=unfold(loss_mask),
+        )
+        return outputs if return_dict else outputs.to_tuple()
+
+
 def check_pooling(pooling: str) -> None:
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
@@ -538,6 +818,8 @@ __all__ = [
     "NormWearPreTrainedModel",
     "NormWearModel",
     "NormWearModelOutput",
+    "NormWearForMaskedReconstruction",
+    "NormWearForPreTrainingOutput",
     "POOLINGS",
     "channel_summaries",
     "finish_pooling",

@@ -1,0 +1,89 @@
+"""Training checkpoints without pickles: tensors in safetensors, everything else in JSON, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
+STATE_FILE = "trainer_state.json"  # written last: a folder without it is incomplete
+
+
+def save_checkpoint(
+    folder: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    step: int,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``folder/checkpoint-<step>/`` via a temporary folder and a rename: never half a checkpoint."""
+    final = Path(folder) / f"checkpoint-{step:07d}"
+    staging = Path(folder) / f".checkpoint-{step:07d}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, staging / "model.safetensors")
+    optimizer_state = optimizer.state_dict()
+    tensors = {}
+    for param_id, slots in optimizer_state["state"].items():
+        for name, value in slots.items():
+            tensors[f"{param_id}.{name}"] = torch.as_tensor(value).detach().contiguous().cpu()
+    save_file(tensors, staging / "optimizer.safetensors")
+    state = {
+        "global_step": step,
+        "param_groups": optimizer_state["param_groups"],
+        "scheduler": {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"},
+        **(extra or {}),
+    }
+    (staging / STATE_FILE).write_text(json.dumps(state, indent=2))
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(staging, final)
+    return final
+
+
+def load_checkpoint(
+    checkpoint: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+) -> dict[str, Any]:
+    """Restore model, optimizer and scheduler in place; returns the saved state (``global_step``, ...)."""
+    checkpoint = Path(checkpoint)
+    if not (checkpoint / STATE_FILE).exists():
+        raise ValueError(f"{checkpoint} is not a complete training checkpoint (no {STATE_FILE}).")
+    state = json.loads((checkpoint / STATE_FILE).read_text())
+    model.load_state_dict(load_file(checkpoint / "model.safetensors"))
+    slots: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in load_file(checkpoint / "optimizer.safetensors").items():
+        param_id, name = key.split(".", 1)
+        slots.setdefault(int(param_id), {})[name] = value
+    optimizer.load_state_dict({"state": slots, "param_groups": state["param_groups"]})
+    scheduler.load_state_dict({**scheduler.state_dict(), **state["scheduler"]})
+    return state
+
+
+def find_checkpoints(folder: Path) -> list[Path]:
+    """Complete checkpoints in ``folder``, oldest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [
+        (int(match.group(1)), path)
+        for path in folder.iterdir()
+        if (match := CHECKPOINT_PATTERN.match(path.name)) and (path / STATE_FILE).exists()
+    ]
+    return [path for _, path in sorted(found)]
+
+
+def prune_checkpoints(folder: Path, keep: int) -> None:
+    if keep > 0:
+        for old in find_checkpoints(folder)[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)

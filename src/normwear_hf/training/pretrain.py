@@ -1,0 +1,350 @@
+"""Masked-reconstruction pretraining on Accelerate: one script for one CPU, several processes, GPUs or nodes.
+
+    accelerate launch examples/pretrain.py --corpus corpus/ --output_dir runs/tiny --config tiny
+    torchrun --nproc_per_node 2 examples/pretrain.py ...      # several CPU processes on one machine
+
+Everything random is a function of ``--seed`` and the step, and checkpoints hold model, optimizer and scheduler
+(safetensors + JSON), so a killed run resumed with ``--resume_from_checkpoint latest`` ends at the same weights
+as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import signal
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from ..configuration_normwear import NORMWEAR_PRESETS, NormWearConfig
+from ..data.collator import NormWearCollator, stable_seed
+from ..feature_extraction_normwear import NormWearFeatureExtractor
+from ..modeling_normwear import NormWearForMaskedReconstruction
+from .checkpointing import find_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
+from .sampler import EpochBatchSampler
+from .schedule import build_optimizer, scaled_learning_rate, warmup_cosine
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PretrainArguments:
+    corpus: str = ""
+    output_dir: str = "runs/pretrain"
+    config: str = "tiny"
+    config_overrides: dict[str, Any] = field(default_factory=dict)
+    per_device_batch_size: int = 32
+    gradient_accumulation_steps: int = 1
+    max_steps: int = 1000
+    base_lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_steps: int = 100
+    max_grad_norm: float = 1.0
+    mixed_precision: str = "no"
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    resume_from_checkpoint: str | None = None
+    seed: int = 0
+    log_every: int = 10
+    num_workers: int = 0
+    max_channels: int | None = 8
+    augment: str = "none"
+    report_to: str = "tensorboard"
+    progress: bool = True
+    cpu: bool = False
+    simulate_crash_at_step: int | None = None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = PretrainArguments()
+    parser = argparse.ArgumentParser(
+        prog="normwear-hf pretrain",
+        description="Pretrain NormWear by masked reconstruction.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--corpus", required=True, help="folder written by build_corpus / write_corpus")
+    parser.add_argument("--output_dir", default=defaults.output_dir)
+    parser.add_argument(
+        "--config", default=defaults.config, help=f"a preset ({', '.join(NORMWEAR_PRESETS)}) or a config.json path"
+    )
+    parser.add_argument(
+        "--config_overrides", type=json.loads, default={}, help='JSON, e.g. \'{"mask_strategy": "random"}\''
+    )
+    parser.add_argument("--per_device_batch_size", type=int, default=defaults.per_device_batch_size)
+    parser.add_argument("--gradient_accumulation_steps", type=int, default=defaults.gradient_accumulation_steps)
+    parser.add_argument("--max_steps", type=int, default=defaults.max_steps, help="optimizer steps")
+    parser.add_argument("--base_lr", type=float, default=defaults.base_lr, help="lr = base_lr x effective batch / 256")
+    parser.add_argument("--weight_decay", type=float, default=defaults.weight_decay)
+    parser.add_argument("--warmup_steps", type=int, default=defaults.warmup_steps)
+    parser.add_argument("--max_grad_norm", type=float, default=defaults.max_grad_norm)
+    parser.add_argument("--mixed_precision", choices=["no", "bf16", "fp16"], default=defaults.mixed_precision)
+    parser.add_argument("--checkpoint_every", type=int, default=defaults.checkpoint_every)
+    parser.add_argument("--keep_checkpoints", type=int, default=defaults.keep_checkpoints)
+    parser.add_argument("--resume_from_checkpoint", default=None, help='a checkpoint folder or "latest"')
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--log_every", type=int, default=defaults.log_every)
+    parser.add_argument("--num_workers", type=int, default=defaults.num_workers, help="DataLoader workers")
+    parser.add_argument("--max_channels", type=int, default=defaults.max_channels)
+    parser.add_argument("--augment", choices=["none", "chunk_swap"], default=defaults.augment)
+    parser.add_argument("--report_to", choices=["tensorboard", "none"], default=defaults.report_to)
+    parser.add_argument("--no_progress", dest="progress", action="store_false")
+    parser.add_argument("--cpu", action="store_true", help="train on the CPU even where a GPU is available")
+    parser.add_argument("--simulate_crash_at_step", type=int, default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> PretrainArguments:
+    return PretrainArguments(**vars(build_parser().parse_args(argv)))
+
+
+def load_config(name_or_path: str, overrides: dict[str, Any]) -> NormWearConfig:
+    if name_or_path in NORMWEAR_PRESETS:
+        return NormWearConfig.from_preset(name_or_path, **overrides)
+    path = Path(name_or_path)
+    if not path.exists():
+        raise ValueError(f"--config {name_or_path!r} is neither a preset ({list(NORMWEAR_PRESETS)}) nor a file.")
+    return NormWearConfig.from_pretrained(path.parent if path.is_file() else path, **overrides)
+
+
+class _EpochRows(Dataset):
+    """Looks up ``(epoch, index)`` pairs; the epoch travels with the row so augmentation differs per epoch."""
+
+    def __init__(self, rows) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
+        epoch, index = key
+        return {**self.rows[int(index)], "epoch": epoch}
+
+
+def _resolve_resume(args: PretrainArguments, checkpoints_dir: Path) -> Path | None:
+    if not args.resume_from_checkpoint:
+        return None
+    if args.resume_from_checkpoint == "latest":
+        found = find_checkpoints(checkpoints_dir)
+        return found[-1] if found else None  # nothing saved yet: start fresh
+    path = Path(args.resume_from_checkpoint)
+    if not path.is_dir():
+        raise ValueError(f"--resume_from_checkpoint {path} does not exist.")
+    return path
+
+
+def parameter_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of every parameter's bytes, to prove that replicas ended identical."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def check_arguments(args: PretrainArguments, corpus_given: bool) -> None:
+    """Fail before any work starts, with the option's name and the fix."""
+    for name in ("per_device_batch_size", "gradient_accumulation_steps", "max_steps", "log_every"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be at least 1, got {getattr(args, name)}.")
+    for name in ("warmup_steps", "checkpoint_every", "num_workers"):
+        if getattr(args, name) < 0:
+            raise ValueError(f"--{name} must be >= 0, got {getattr(args, name)}.")
+    if args.base_lr <= 0 or args.weight_decay < 0 or args.max_grad_norm < 0:
+        raise ValueError("--base_lr must be positive; --weight_decay and --max_grad_norm must be >= 0.")
+    if not corpus_given and not Path(args.corpus).is_dir():
+        raise ValueError(
+            f"--corpus {args.corpus!r} is not a folder; build one with "
+            "`python dataset_scripts/build_pretraining_corpus.py --out corpus/`."
+        )
+
+
+def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
+    """Train; returns a summary. ``corpus`` may be given as a ``datasets.Dataset`` instead of ``args.corpus``."""
+    from accelerate import Accelerator
+
+    check_arguments(args, corpus is not None)
+    config = load_config(args.config, args.config_overrides)
+
+    output_dir = Path(args.output_dir)
+    checkpoints_dir = output_dir / "checkpoints"
+    trackers = None
+    if args.report_to == "tensorboard":
+        try:
+            import tensorboard  # noqa: F401
+
+            trackers = "tensorboard"
+        except ImportError:
+            logger.warning("tensorboard is not installed; logging to metrics.jsonl only (pip install tensorboard).")
+    # Accelerate sets up several CPU processes (gloo) only when told it runs on the CPU; a launcher such as
+    # torchrun says how many processes there are through WORLD_SIZE.
+    several_processes = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    cpu = args.cpu or (several_processes and not torch.cuda.is_available())
+    accelerator = Accelerator(
+        cpu=cpu, mixed_precision=args.mixed_precision, log_with=trackers, project_dir=str(output_dir)
+    )
+    rank, world = accelerator.process_index, accelerator.num_processes
+    main = accelerator.is_main_process
+
+    if corpus is None:
+        from ..data.corpus_io import load_corpus
+
+        corpus = load_corpus(args.corpus)
+    torch.manual_seed(args.seed)  # identical initial weights in every process
+    model = NormWearForMaskedReconstruction(config)
+    extractor = NormWearFeatureExtractor()
+    effective_batch = args.per_device_batch_size * args.gradient_accumulation_steps * world
+    lr = scaled_learning_rate(args.base_lr, effective_batch)
+    optimizer = build_optimizer(model, lr, args.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(args.warmup_steps, args.max_steps))
+
+    step = 0
+    resume = _resolve_resume(args, checkpoints_dir)
+    if resume is not None:
+        state = load_checkpoint(resume, model, optimizer, scheduler)
+        step = int(state["global_step"])
+        if main:
+            print(f"resumed from {resume} at step {step}", flush=True)
+    model, optimizer = accelerator.prepare(model, optimizer)
+
+    augment = None
+    if args.augment == "chunk_swap":
+        from ..data.augment import chunk_swap_example
+
+        augment = chunk_swap_example
+    collator = NormWearCollator(
+        extractor,
+        max_channels=args.max_channels,
+        return_signal=config.reconstruction_target != "scalogram",
+        augment=augment,
+        seed=args.seed,
+    )
+    sampler = EpochBatchSampler(len(corpus), args.per_device_batch_size, world, rank, args.seed)
+    micro_batches = (
+        [(epoch, i) for i in indices]
+        for epoch, indices in sampler.iterate(start=step * args.gradient_accumulation_steps)
+    )
+    loader = iter(
+        DataLoader(
+            _EpochRows(corpus),
+            batch_sampler=micro_batches,
+            collate_fn=collator,
+            num_workers=args.num_workers,
+            persistent_workers=args.num_workers > 0,
+        )
+    )
+
+    if main:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "pretrain_args.json").write_text(json.dumps(asdict(args), indent=2))
+    if trackers:
+        hparams = {k: v for k, v in asdict(args).items() if isinstance(v, (int, float, str, bool))}
+        accelerator.init_trackers("pretrain", config=hparams)
+    progress = tqdm(
+        total=args.max_steps, initial=step, desc="pretraining", unit="step", disable=not (main and args.progress)
+    )
+    metrics_path = output_dir / "metrics.jsonl"
+    window_loss, window_count, window_start, segments = 0.0, 0, time.perf_counter(), 0
+    started = time.perf_counter()
+    last_loss = float("nan")
+    model.train()
+    while step < args.max_steps:
+        for micro in range(args.gradient_accumulation_steps):
+            batch = {name: tensor.to(accelerator.device) for name, tensor in next(loader).items()}
+            mask_seed = stable_seed(args.seed, "mask", step, micro, rank)
+            sync = micro == args.gradient_accumulation_steps - 1
+            context = accelerator.no_sync(model) if not sync else nullcontext()
+            with context:
+                loss = model(**batch, mask_seed=mask_seed).loss
+                accelerator.backward(loss / args.gradient_accumulation_steps)
+            window_loss += loss.detach().float().item()
+            window_count += 1
+            segments += int(batch["input_values"].shape[0]) * world
+        if args.max_grad_norm > 0:
+            accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        progress.update(1)
+
+        if step % args.log_every == 0 or step == args.max_steps:
+            mean_loss = accelerator.reduce(
+                torch.tensor(window_loss / max(1, window_count), device=accelerator.device), reduction="mean"
+            ).item()
+            elapsed = time.perf_counter() - window_start
+            record = {
+                "step": step,
+                "loss": mean_loss,
+                "lr": scheduler.get_last_lr()[0],
+                "segments_per_s": segments / max(elapsed, 1e-9),
+                "elapsed_s": time.perf_counter() - started,
+            }
+            last_loss = mean_loss
+            if main:
+                with metrics_path.open("a") as handle:
+                    handle.write(json.dumps(record) + "\n")
+                progress.set_postfix(loss=f"{mean_loss:.4f}", seg_s=f"{record['segments_per_s']:.1f}")
+            if trackers:
+                accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
+            window_loss, window_count, window_start, segments = 0.0, 0, time.perf_counter(), 0
+
+        if args.checkpoint_every > 0 and step % args.checkpoint_every == 0 and step < args.max_steps:
+            accelerator.wait_for_everyone()
+            if main:
+                save_checkpoint(
+                    checkpoints_dir,
+                    accelerator.unwrap_model(model),
+                    optimizer,
+                    scheduler,
+                    step,
+                    extra={"world_size": world},
+                )
+                prune_checkpoints(checkpoints_dir, args.keep_checkpoints)
+            accelerator.wait_for_everyone()
+        if args.simulate_crash_at_step is not None and step == args.simulate_crash_at_step:
+            os.kill(os.getpid(), signal.SIGKILL)  # a real kill: nothing gets flushed or saved
+    progress.close()
+
+    accelerator.wait_for_everyone()
+    unwrapped = accelerator.unwrap_model(model)
+    digest = parameter_digest(unwrapped)
+    ranks_dir = output_dir / "ranks"
+    ranks_dir.mkdir(parents=True, exist_ok=True)
+    (ranks_dir / f"rank{rank}.json").write_text(
+        json.dumps({"rank": rank, "world_size": world, "parameter_sha256": digest})
+    )
+    summary = {
+        "steps": step,
+        "world_size": world,
+        "effective_batch": effective_batch,
+        "learning_rate": lr,
+        "final_loss": last_loss,
+        "wall_time_s": time.perf_counter() - started,
+        "parameter_sha256": digest,
+        "output_dir": str(output_dir),
+    }
+    if main:
+        unwrapped.save_pretrained(output_dir, safe_serialization=True)
+        extractor.save_pretrained(output_dir)
+        (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
+    if trackers:
+        accelerator.end_training()
+    accelerator.wait_for_everyone()
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    summary = run_pretraining(parse_args(argv))
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(summary, indent=2))
+    return 0

@@ -1,0 +1,120 @@
+"""Masked reconstruction: masking, the loss's reach, targets, reproducibility, and loading the backbone back."""
+
+import pytest
+import torch
+from conftest import random_scalograms, tiny_config
+
+from normwear_hf import NormWearForMaskedReconstruction, NormWearModel
+from normwear_hf.modeling_normwear import patchify, sample_patch_mask
+
+
+def test_structured_mask_hides_whole_rows_and_columns():
+    config = tiny_config(mask_time_ratio=0.6, mask_scale_ratio=0.5)
+    keep, masked = sample_patch_mask(config, 3, 43, 13, torch.Generator().manual_seed(0))
+    assert keep.shape == (3, 17 * 7)  # 43 - 26 rows, 13 - 6 columns stay visible
+    grid = ~masked.reshape(3, 43, 13)
+    for visible in grid:
+        rows, cols = visible.any(1), visible.any(0)
+        assert torch.equal(visible, rows[:, None] & cols[None, :])  # visible = a product of rows and columns
+    assert abs(masked.float().mean().item() - (1 - 17 * 7 / 559)) < 1e-6
+    assert not torch.equal(grid[0], grid[1])  # every channel draws its own mask
+
+
+def test_random_mask_ratio_and_seed_reproducibility():
+    config = tiny_config(mask_strategy="random", mask_ratio=0.8)
+    keep, masked = sample_patch_mask(config, 2, 29, 5, torch.Generator().manual_seed(1))
+    assert keep.shape == (2, 29) and masked.sum(1).tolist() == [116, 116]
+    again, _ = sample_patch_mask(config, 2, 29, 5, torch.Generator().manual_seed(1))
+    other, _ = sample_patch_mask(config, 2, 29, 5, torch.Generator().manual_seed(2))
+    assert torch.equal(keep, again) and not torch.equal(keep, other)
+
+
+def test_mask_prefers_real_time_rows():
+    config = tiny_config()
+    real_rows = torch.zeros(4, 29, dtype=torch.bool)
+    real_rows[:, :20] = True
+    keep, _ = sample_patch_mask(config, 4, 29, 5, torch.Generator().manual_seed(0), real_rows)
+    assert (keep // 5 < 20).all()
+
+
+def test_patchify_matches_patch_embedding_token_order():
+    model = NormWearModel(tiny_config()).eval()
+    x = random_scalograms(1, 1)[:, 0]
+    projection = model.embeddings.patch_embeddings.projection
+    # a linear patch embedding is a matrix product with the flattened patch, in the same token order
+    expected = model.embeddings.patch_embeddings(x)
+    weight = projection.weight.permute(0, 2, 3, 1).reshape(projection.out_channels, -1)
+    torch.testing.assert_close(patchify(x, (13, 13)) @ weight.T + projection.bias, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_output_shapes_and_loss_counts_only_masked_real_patches():
+    torch.manual_seed(0)
+    model = NormWearForMaskedReconstruction(tiny_config()).eval()
+    x = random_scalograms(1, 2)
+    out = model(x, mask_seed=3)
+    assert out.reconstruction.shape == (1, 2, 145, 13 * 13 * 3) and out.mask.shape == (1, 2, 145)
+    assert torch.equal(out.loss_mask, out.mask)
+    manual = (out.reconstruction - patchify(x[0], (13, 13))[None]).pow(2).mean(-1)
+    torch.testing.assert_close(out.loss, manual[out.mask].mean())
+    # a padded channel full of garbage changes nothing
+    padded = torch.cat([x, 1e3 * random_scalograms(1, 1, seed=9)], dim=1)
+    with_pad = model(padded, channel_mask=torch.tensor([[1, 1, 0]]), mask_seed=3)
+    torch.testing.assert_close(with_pad.loss, out.loss)
+    assert not with_pad.loss_mask[0, 2].any()
+
+
+def test_padded_time_is_not_in_the_loss():
+    torch.manual_seed(0)
+    model = NormWearForMaskedReconstruction(tiny_config()).eval()
+    x = random_scalograms(1, 2)
+    time_mask = torch.ones(1, 388, dtype=torch.long)
+    time_mask[:, 130:] = 0
+    noisy = x.clone()
+    noisy[..., 130:, :] = 1e3
+    a = model(x, time_mask=time_mask, mask_seed=0)
+    b = model(noisy, time_mask=time_mask, mask_seed=0)
+    torch.testing.assert_close(a.loss, b.loss)
+    assert not a.loss_mask[..., 10 * 5 :].any()
+
+
+def test_mask_seed_makes_forward_reproducible():
+    torch.manual_seed(0)
+    model = NormWearForMaskedReconstruction(tiny_config()).eval()
+    x = random_scalograms(2, 2)
+    assert torch.equal(model(x, mask_seed=5).loss, model(x, mask_seed=5).loss)
+    assert not torch.equal(model(x, mask_seed=5).mask, model(x, mask_seed=6).mask)
+
+
+@pytest.mark.parametrize("target", ["signal", "both"])
+def test_signal_targets(target):
+    torch.manual_seed(0)
+    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target=target))
+    x, signal = random_scalograms(2, 2), torch.randn(2, 2, 388)
+    with pytest.raises(ValueError, match="return_signal=True"):
+        model(x)
+    out = model(x, signal_values=signal, mask_seed=0)
+    assert out.signal_reconstruction.shape == (2, 2, 29 * 13)
+    assert (out.reconstruction is not None) == (target == "both")
+    assert out.signal_loss is not None and torch.isfinite(out.loss)
+    out.loss.backward()
+    assert model.decoder.signal_head.weight.grad.abs().sum() > 0
+
+
+def test_norm_pix_loss_changes_target_scale():
+    torch.manual_seed(0)
+    plain = NormWearForMaskedReconstruction(tiny_config())
+    torch.manual_seed(0)
+    normed = NormWearForMaskedReconstruction(tiny_config(norm_pix_loss=True))
+    x = 50 * random_scalograms(1, 1)
+    assert normed(x, mask_seed=0).loss < plain(x, mask_seed=0).loss
+
+
+def test_backbone_loads_from_pretraining_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    model = NormWearForMaskedReconstruction(tiny_config()).eval()
+    model.save_pretrained(tmp_path)
+    backbone = NormWearModel.from_pretrained(tmp_path).eval()
+    x = random_scalograms(1, 2)
+    torch.testing.assert_close(backbone(x).last_hidden_state, model.normwear(x).last_hidden_state)
+    reloaded = NormWearForMaskedReconstruction.from_pretrained(tmp_path).eval()
+    assert torch.equal(reloaded(x, mask_seed=1).loss, model(x, mask_seed=1).loss)

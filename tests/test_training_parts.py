@@ -1,0 +1,123 @@
+"""The pieces of the training loop: sampler, schedule, optimiser groups, checkpoints, collator."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_config
+
+from normwear_hf import NormWearFeatureExtractor, NormWearForMaskedReconstruction
+from normwear_hf.data import make_example
+from normwear_hf.data.collator import NormWearCollator, stable_seed
+from normwear_hf.training.checkpointing import find_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
+from normwear_hf.training.sampler import EpochBatchSampler
+from normwear_hf.training.schedule import build_optimizer, parameter_groups, scaled_learning_rate, warmup_cosine
+
+
+def test_sampler_resumes_exactly_and_ranks_are_disjoint():
+    sampler = EpochBatchSampler(num_rows=50, batch_size=4, world_size=1, rank=0, seed=3)
+    assert sampler.batches_per_epoch == 12
+    full = list(itertools.islice(sampler.iterate(0), 30))
+    assert list(itertools.islice(sampler.iterate(17), 13)) == full[17:]
+    assert full[12][0] == 1 and full[11][0] == 0  # epoch boundaries
+    assert len({i for _, b in full[:12] for i in b}) == 48  # no repeats within an epoch
+    ranks = [EpochBatchSampler(50, 4, world_size=2, rank=r, seed=3) for r in range(2)]
+    first = [set(next(s.iterate(0))[1]) for s in ranks]
+    assert not first[0] & first[1]
+    with pytest.raises(ValueError, match="fewer than one global batch"):
+        EpochBatchSampler(num_rows=5, batch_size=4, world_size=2)
+
+
+def test_warmup_cosine_and_lr_scaling():
+    factor = warmup_cosine(warmup_steps=10, total_steps=110)
+    assert factor(0) == pytest.approx(0.1) and factor(9) == pytest.approx(1.0)
+    assert factor(60) == pytest.approx(0.5) and factor(110) == pytest.approx(0.0, abs=1e-12)
+    assert all(factor(s) >= factor(s + 1) for s in range(10, 110))
+    assert scaled_learning_rate(1e-3, 512) == pytest.approx(2e-3)
+
+
+def test_no_weight_decay_on_biases_norms_and_tokens():
+    model = NormWearForMaskedReconstruction(tiny_config())
+    decay, no_decay = parameter_groups(model, 0.05)
+    names = {id(p): n for n, p in model.named_parameters()}
+    exempt = {names[id(p)] for p in no_decay["params"]}
+    assert "normwear.embeddings.cls_token" in exempt and "decoder.mask_token" in exempt
+    assert all(n.endswith(("bias", "cls_token", "mask_token")) or "layernorm" in n or "norm" in n for n in exempt)
+    assert all(p.ndim >= 2 for p in decay["params"]) and decay["weight_decay"] == 0.05
+    total = sum(p.numel() for p in model.parameters())
+    assert sum(p.numel() for g in (decay, no_decay) for p in g["params"]) == total
+
+
+def _one_step(model, optimizer, scheduler, seed):
+    x = torch.randn(2, 2, 3, 388, 65, generator=torch.Generator().manual_seed(seed))
+    model(x, mask_seed=seed).loss.backward()
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad()
+
+
+def test_checkpoint_round_trip_restores_training_exactly(tmp_path):
+    def fresh():
+        torch.manual_seed(0)
+        model = NormWearForMaskedReconstruction(tiny_config())
+        optimizer = build_optimizer(model, 1e-3)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(2, 10))
+        return model, optimizer, scheduler
+
+    model, optimizer, scheduler = fresh()
+    for step in range(3):
+        _one_step(model, optimizer, scheduler, step)
+    path = save_checkpoint(tmp_path, model, optimizer, scheduler, 3, extra={"world_size": 1})
+    assert not any(p.suffix in {".bin", ".pt", ".pkl"} for p in path.iterdir())
+    _one_step(model, optimizer, scheduler, 3)
+
+    restored, restored_opt, restored_sched = fresh()
+    state = load_checkpoint(path, restored, restored_opt, restored_sched)
+    assert state["global_step"] == 3 and restored_sched.last_epoch == 3
+    _one_step(restored, restored_opt, restored_sched, 3)
+    for a, b in zip(model.state_dict().values(), restored.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_incomplete_checkpoints_are_ignored_and_refused(tmp_path):
+    model = NormWearForMaskedReconstruction(tiny_config())
+    optimizer = build_optimizer(model, 1e-3)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(0, 10))
+    for step in (1, 2, 3):
+        save_checkpoint(tmp_path, model, optimizer, scheduler, step)
+    broken = tmp_path / "checkpoint-0000009"
+    broken.mkdir()
+    (broken / "model.safetensors").write_bytes(b"half written")
+    assert [p.name for p in find_checkpoints(tmp_path)] == [f"checkpoint-000000{i}" for i in (1, 2, 3)]
+    with pytest.raises(ValueError, match="not a complete training checkpoint"):
+        load_checkpoint(broken, model, optimizer, scheduler)
+    prune_checkpoints(tmp_path, keep=2)
+    assert [p.name for p in find_checkpoints(tmp_path)] == ["checkpoint-0000002", "checkpoint-0000003"]
+
+
+def _rows():
+    t = np.arange(0, 6, 1 / 100)
+    return [
+        make_example([np.sin(2 * np.pi * t)] * 3, 100.0, ["ecg", "ppg", "eda"], recording_id="a", source="test"),
+        make_example([np.cos(t)], [50.0], ["resp"], recording_id="b", source="test"),
+    ]
+
+
+def test_collator_pads_channels_and_subsets_deterministically():
+    collator = NormWearCollator(NormWearFeatureExtractor(), max_channels=2, return_signal=True, seed=1)
+    batch = collator(_rows())
+    assert batch["input_values"].shape == (2, 2, 3, 388, 65)
+    assert batch["channel_mask"].tolist() == [[1, 1], [1, 0]]
+    assert batch["signal_values"].shape == (2, 2, 388)
+    again = collator(_rows())
+    assert torch.equal(batch["input_values"], again["input_values"])
+    with pytest.raises(ValueError, match="empty batch"):
+        collator([])
+    with pytest.raises(ValueError, match="max_channels"):
+        NormWearCollator(NormWearFeatureExtractor(), max_channels=0)
+
+
+def test_stable_seed_is_stable():
+    assert stable_seed(1, "a", 2) == stable_seed(1, "a", 2) != stable_seed(1, "a", 3)
+    assert stable_seed("x", 1) == 11396297131734796514  # the same in every process and Python run (hash() is salted)
