@@ -31,7 +31,9 @@ def _rows(count: int = 48) -> list[dict]:
         if index % 2:
             channels.append(np.sin(2 * np.pi * rng.uniform(0.15, 0.4) * t))
         types = ["ppg", "resp"][: len(channels)]
-        rows.append(make_example(channels, rate, types, recording_id=f"r{index}", source="test", subject_id=f"s{index % 6}"))
+        rows.append(
+            make_example(channels, rate, types, recording_id=f"r{index}", source="test", subject_id=f"s{index % 6}")
+        )
     return rows
 
 
