@@ -44,7 +44,7 @@ def make_rows(count: int) -> list[dict]:
 
 
 def time_collator(rows: list[dict], batch: int) -> float:
-    collator = NormWearCollator(NormWearFeatureExtractor())
+    collator = NormWearCollator(NormWearFeatureExtractor(), return_signal=True)
     collator(rows[:batch])
     times = []
     for _ in range(3):
@@ -85,13 +85,14 @@ def main() -> None:
     rows = make_rows(args.batch)
     collate_rate = time_collator(rows, args.batch)
     print(f"collator (feature extraction of raw rows, 1 process): {collate_rate:.1f} segments/s", flush=True)
-    batch = NormWearCollator(NormWearFeatureExtractor())(rows)
+    batch = NormWearCollator(NormWearFeatureExtractor(), return_signal=True)(rows)
     lines = [
         f"Machine: {machine_description()}  ",
         f"Date: {date.today().isoformat()}  ",
         f"Command: `{' '.join(['python', 'benchmarks/bench_pretrain.py', *sys.argv[1:]])}`",
         "",
-        f"Batches of {args.batch} segments x 4 channels x 6 s, structured masking (60% time, 50% scale), a full "
+        f"Batches of {args.batch} segments x 4 channels x 6 s, structured masking (60% time, 50% scale), the default "
+        "signal reconstruction target, a full "
         f"training step (forward, backward, AdamW), median of {args.steps} steps after a warm-up. "
         f"Collator alone (feature extraction of raw rows, one process): {collate_rate:.0f} segments/s.",
         "",

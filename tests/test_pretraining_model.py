@@ -47,9 +47,13 @@ def test_patchify_matches_patch_embedding_token_order():
     torch.testing.assert_close(patchify(x, (13, 13)) @ weight.T + projection.bias, expected, atol=1e-4, rtol=1e-4)
 
 
+def test_default_target_is_the_signal():
+    assert tiny_config().reconstruction_target == "signal"
+
+
 def test_output_shapes_and_loss_counts_only_masked_real_patches():
     torch.manual_seed(0)
-    model = NormWearForMaskedReconstruction(tiny_config()).eval()
+    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram")).eval()
     x = random_scalograms(1, 2)
     out = model(x, mask_seed=3)
     assert out.reconstruction.shape == (1, 2, 145, 13 * 13 * 3) and out.mask.shape == (1, 2, 145)
@@ -65,7 +69,7 @@ def test_output_shapes_and_loss_counts_only_masked_real_patches():
 
 def test_padded_time_is_not_in_the_loss():
     torch.manual_seed(0)
-    model = NormWearForMaskedReconstruction(tiny_config()).eval()
+    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram")).eval()
     x = random_scalograms(1, 2)
     time_mask = torch.ones(1, 388, dtype=torch.long)
     time_mask[:, 130:] = 0
@@ -79,7 +83,7 @@ def test_padded_time_is_not_in_the_loss():
 
 def test_mask_seed_makes_forward_reproducible():
     torch.manual_seed(0)
-    model = NormWearForMaskedReconstruction(tiny_config()).eval()
+    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram")).eval()
     x = random_scalograms(2, 2)
     assert torch.equal(model(x, mask_seed=5).loss, model(x, mask_seed=5).loss)
     assert not torch.equal(model(x, mask_seed=5).mask, model(x, mask_seed=6).mask)
@@ -102,16 +106,16 @@ def test_signal_targets(target):
 
 def test_norm_pix_loss_changes_target_scale():
     torch.manual_seed(0)
-    plain = NormWearForMaskedReconstruction(tiny_config())
+    plain = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram"))
     torch.manual_seed(0)
-    normed = NormWearForMaskedReconstruction(tiny_config(norm_pix_loss=True))
+    normed = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram", norm_pix_loss=True))
     x = 50 * random_scalograms(1, 1)
     assert normed(x, mask_seed=0).loss < plain(x, mask_seed=0).loss
 
 
 def test_backbone_loads_from_pretraining_checkpoint(tmp_path):
     torch.manual_seed(0)
-    model = NormWearForMaskedReconstruction(tiny_config()).eval()
+    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram")).eval()
     model.save_pretrained(tmp_path)
     backbone = NormWearModel.from_pretrained(tmp_path).eval()
     x = random_scalograms(1, 2)

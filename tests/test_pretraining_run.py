@@ -90,7 +90,7 @@ def test_loss_falls_on_a_short_run(corpus_dir, tmp_path):
         progress=False,
     )
     corpus = load_corpus(corpus_dir)
-    batch = NormWearCollator(NormWearFeatureExtractor())([corpus[i] for i in range(16)])
+    batch = NormWearCollator(NormWearFeatureExtractor(), return_signal=True)([corpus[i] for i in range(16)])
     torch.manual_seed(args.seed)  # the run's initial weights
     before = _fixed_batch_loss(NormWearForMaskedReconstruction(NormWearConfig.from_preset("tiny")), batch)
     summary = run_pretraining(args, corpus=corpus)
@@ -131,3 +131,37 @@ def test_two_processes_with_torchrun(corpus_dir, tmp_path):
     assert ranks[0]["parameter_sha256"] == ranks[1]["parameter_sha256"]
     summary = json.loads((tmp_path / "ddp" / "training_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["effective_batch"] == 8
+
+
+def test_bf16_gradient_accumulation_and_tensorboard(corpus_dir, tmp_path):
+    args = PretrainArguments(
+        output_dir=str(tmp_path / "bf16"),
+        config="tiny",
+        config_overrides={"reconstruction_target": "both"},  # both decoder heads under bf16
+        per_device_batch_size=4,
+        gradient_accumulation_steps=2,
+        max_steps=3,
+        warmup_steps=1,
+        log_every=1,
+        checkpoint_every=0,
+        mixed_precision="bf16",
+        report_to="tensorboard",
+        progress=False,
+    )
+    summary = run_pretraining(args, corpus=load_corpus(corpus_dir))
+    assert summary["effective_batch"] == 8 and np.isfinite(summary["final_loss"])
+    assert summary["learning_rate"] == pytest.approx(1e-3 * 8 / 256)
+    events = list((tmp_path / "bf16").rglob("events.out.tfevents.*"))
+    assert events, "TensorBoard wrote no event file"
+    records = [json.loads(line) for line in (tmp_path / "bf16" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3] and records[-1]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_bad_arguments_are_refused_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="--corpus .* is not a folder"):
+        run_pretraining(PretrainArguments(corpus=str(tmp_path / "missing"), output_dir=str(tmp_path / "out")))
+    with pytest.raises(ValueError, match="--per_device_batch_size must be at least 1"):
+        run_pretraining(PretrainArguments(corpus=str(tmp_path), per_device_batch_size=0))
+    with pytest.raises(ValueError, match="neither a preset"):
+        run_pretraining(PretrainArguments(corpus=str(tmp_path), config="enormous"))
+    assert not (tmp_path / "out").exists()

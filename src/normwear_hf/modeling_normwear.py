@@ -371,6 +371,13 @@ class FoldedInputs:
     channel_index: tuple[torch.Tensor, torch.Tensor]
     token_mask: torch.Tensor
 
+    def unfold(self, real_rows: torch.Tensor | None) -> torch.Tensor | None:
+        """``[N_real, ...]`` (one row per real channel) -> ``[B, C, ...]`` with zeros for padded channels."""
+        if real_rows is None:
+            return None
+        full = real_rows.new_zeros((*self.channel_mask.shape, *real_rows.shape[1:]))
+        return full.index_put(self.channel_index, real_rows)
+
 
 def _validate_model_inputs(
     config: NormWearConfig,
@@ -415,6 +422,9 @@ class NormWearModel(NormWearPreTrainedModel):
     [CLS] tokens are fused every ``fusion_interval`` blocks. There is no channel embedding, so the model is
     equivariant to channel order; padded channels (``channel_mask == 0``) are skipped, not computed.
     """
+
+    # A pretraining checkpoint also holds the decoder: loading only the backbone from it is expected.
+    _keys_to_ignore_on_load_unexpected = [r"^decoder\."]
 
     def __init__(self, config: NormWearConfig) -> None:
         super().__init__(config)
@@ -478,7 +488,6 @@ class NormWearModel(NormWearPreTrainedModel):
         return_dict = return_dict if return_dict is not None else config.return_dict
         interpolate = config.interpolate_pos_encoding if interpolate_pos_encoding is None else interpolate_pos_encoding
         folded = self.fold_inputs(input_values, channel_mask, time_mask)
-        batch, channels = folded.channel_mask.shape
         channel_index, channel_mask, token_mask = folded.channel_index, folded.channel_mask, folded.token_mask
         rows, cols = channel_index
         key_mask = None if bool(token_mask.all()) else token_mask[rows]
@@ -489,11 +498,7 @@ class NormWearModel(NormWearPreTrainedModel):
         )
         hidden = self.layernorm(hidden)
 
-        def unfold(real_rows: torch.Tensor) -> torch.Tensor:
-            """[N_real, ...] -> [B, C, ...] with zeros for padded channels."""
-            full = real_rows.new_zeros((batch, channels, *real_rows.shape[1:]))
-            return full.index_put(channel_index, real_rows)
-
+        unfold = folded.unfold
         last_hidden_state = unfold(hidden)
         full_token_mask = token_mask[:, None, :] & channel_mask[:, :, None]
         outputs = NormWearModelOutput(
@@ -748,14 +753,7 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
             losses["signal"] = (error * row_weight).sum() / row_weight.sum().clamp_min(1e-6)
         loss = sum(losses.values())
 
-        batch, channels = folded.channel_mask.shape
-
-        def unfold(real_rows: torch.Tensor | None) -> torch.Tensor | None:
-            if real_rows is None:
-                return None
-            full = real_rows.new_zeros((batch, channels, *real_rows.shape[1:]))
-            return full.index_put(folded.channel_index, real_rows)
-
+        unfold = folded.unfold
         outputs = NormWearForPreTrainingOutput(
             loss=loss,
             scalogram_loss=losses.get("scalogram"),

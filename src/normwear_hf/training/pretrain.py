@@ -188,6 +188,12 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
     # Accelerate sets up several CPU processes (gloo) only when told it runs on the CPU; a launcher such as
     # torchrun says how many processes there are through WORLD_SIZE.
     several_processes = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if not several_processes:
+        # Accelerate keeps its settings for the life of the process; a second run in one process (an ablation, a
+        # notebook) may ask for another precision, so start from a clean state. Never done under a launcher.
+        from accelerate.state import AcceleratorState
+
+        AcceleratorState._reset_state(reset_partial_state=True)
     cpu = args.cpu or (several_processes and not torch.cuda.is_available())
     accelerator = Accelerator(
         cpu=cpu, mixed_precision=args.mixed_precision, log_with=trackers, project_dir=str(output_dir)
