@@ -64,8 +64,15 @@ def run_build_corpus(options: list[str]) -> int:
     return build_corpus_main(options)
 
 
+def run_convert(options: list[str]) -> int:
+    """A public corpus as published -> the standard schema as a DatasetDict with a dataset card (see --help)."""
+    from .data.converters.common import main as convert_main
+
+    return convert_main(options)
+
+
 # Subcommands whose options belong to another program: everything after the name is handed over untouched.
-PASS_THROUGH = {"pretrain": run_pretrain, "build-corpus": run_build_corpus}
+PASS_THROUGH = {"pretrain": run_pretrain, "build-corpus": run_build_corpus, "convert": run_convert}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     corpus.add_argument("options", nargs=argparse.REMAINDER)
+    convert = commands.add_parser(
+        "convert",
+        help="convert a public corpus (wesad, ppg_dalia, uci_har, ...) into the standard schema; see --help",
+        add_help=False,
+    )
+    convert.add_argument("options", nargs=argparse.REMAINDER)
     return parser
 
 

@@ -1,0 +1,154 @@
+"""A small reader for EDF and EDF+ files (European Data Format): signals in physical units and annotations.
+
+Enough for the converters (Sleep-EDF): a 256-byte header, 256 bytes per signal, then data records of 16-bit
+little-endian integers; EDF+ ``EDF Annotations`` signals hold time-stamped annotation lists (TALs). Spec:
+https://www.edfplus.info/specs/edf.html and https://www.edfplus.info/specs/edfplus.html. Data records are taken
+as contiguous (EDF and EDF+C); the record onsets of a discontinuous EDF+D file are not applied. BDF (24-bit) is
+not read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ANNOTATIONS_LABEL = "EDF Annotations"
+_FIELDS = (  # per-signal header fields and their widths, stored field by field for all signals
+    ("label", 16),
+    ("transducer", 80),
+    ("physical_dimension", 8),
+    ("physical_min", 8),
+    ("physical_max", 8),
+    ("digital_min", 8),
+    ("digital_max", 8),
+    ("prefiltering", 80),
+    ("samples_per_record", 8),
+    ("reserved", 32),
+)
+
+
+@dataclass
+class EdfSignal:
+    label: str
+    physical_dimension: str
+    sampling_rate: float
+    data: np.ndarray  # physical units, float64
+
+
+@dataclass
+class EdfFile:
+    path: Path
+    start: dt.datetime
+    record_duration: float
+    num_records: int
+    signals: list[EdfSignal] = field(default_factory=list)
+    annotations: list[tuple[float, float, str]] = field(default_factory=list)  # onset s, duration s, text
+
+    @property
+    def duration(self) -> float:
+        return self.num_records * self.record_duration
+
+    def signal(self, label: str) -> EdfSignal:
+        for signal in self.signals:
+            if signal.label == label:
+                return signal
+        raise KeyError(f"{self.path} has no signal {label!r}; it has {[s.label for s in self.signals]}.")
+
+
+def _start_time(date: str, time: str, path: Path) -> dt.datetime:
+    try:
+        day, month, year = (int(part) for part in date.split("."))
+        hour, minute, second = (int(part) for part in time.split("."))
+    except ValueError as error:
+        raise ValueError(f"{path} is corrupt: start date/time {date!r} {time!r} is not dd.mm.yy hh.mm.ss.") from error
+    year += 1900 if year >= 85 else 2000  # the EDF clipping date
+    return dt.datetime(year, month, day, hour, minute, second)
+
+
+def parse_tals(raw: bytes) -> list[tuple[float, float, str]]:
+    """Time-stamped annotation lists of one data record: '+onset[\\x15duration]\\x14text\\x14...\\x14\\x00'."""
+    annotations = []
+    for tal in raw.split(b"\x00"):
+        if not tal.strip(b"\x00"):
+            continue
+        parts = tal.split(b"\x14")
+        match = re.fullmatch(rb"([+-]\d+(?:\.\d*)?)(?:\x15(\d+(?:\.\d*)?))?", parts[0])
+        if match is None:
+            raise ValueError(f"malformed time stamp {parts[0][:40]!r}")
+        onset, duration = float(match[1]), float(match[2]) if match[2] else 0.0
+        for text in parts[1:]:
+            if text:
+                annotations.append((onset, duration, text.decode("utf-8", errors="replace").strip()))
+    return annotations
+
+
+def read_edf(path: Path, labels: set[str] | None = None) -> EdfFile:
+    """Read an EDF/EDF+ file; ``labels`` limits which ordinary signals are decoded (annotations always are)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} is missing.")
+    with path.open("rb") as handle:
+        head = handle.read(256)
+        if len(head) < 256 or not head[:8].strip().isdigit():
+            raise ValueError(f"{path} is corrupt: not an EDF file (bad or short 256-byte header).")
+        try:
+            text = head.decode("ascii")
+            header_bytes, num_records = int(text[184:192]), int(text[236:244])
+            record_duration, count = float(text[244:252]), int(text[252:256])
+        except (UnicodeDecodeError, ValueError) as error:
+            raise ValueError(f"{path} is corrupt: unreadable EDF header ({error}).") from error
+        if count <= 0 or header_bytes != 256 * (count + 1):
+            raise ValueError(f"{path} is corrupt: header size {header_bytes} does not fit {count} signals.")
+        raw_fields = handle.read(256 * count)
+        if len(raw_fields) < 256 * count:
+            raise ValueError(f"{path} is corrupt: the signal headers are truncated.")
+        fields, offset = {}, 0
+        for name, width in _FIELDS:
+            chunk = raw_fields[offset : offset + width * count].decode("latin-1")
+            fields[name] = [chunk[i * width : (i + 1) * width].strip() for i in range(count)]
+            offset += width * count
+        try:
+            samples = [int(value) for value in fields["samples_per_record"]]
+            numbers = {
+                key: [float(v) for v in fields[key]]
+                for key in ("physical_min", "physical_max", "digital_min", "digital_max")
+            }
+        except ValueError as error:
+            raise ValueError(f"{path} is corrupt: unreadable signal header ({error}).") from error
+        record_samples = sum(samples)
+        body = np.frombuffer(handle.read(), dtype="<i2")
+    available = body.size // record_samples if record_samples else 0
+    if num_records < 0:
+        num_records = available
+    if available < num_records:
+        raise ValueError(f"{path} is corrupt: {num_records} data records announced, {available} present (truncated).")
+    records = body[: num_records * record_samples].reshape(num_records, record_samples)
+    edf = EdfFile(path, _start_time(text[168:176], text[176:184], path), record_duration, num_records)
+    starts = np.concatenate([[0], np.cumsum(samples)])
+    for index, label in enumerate(fields["label"]):
+        block = records[:, starts[index] : starts[index + 1]]
+        if label == ANNOTATIONS_LABEL:
+            for row in block:
+                try:
+                    edf.annotations.extend(parse_tals(row.tobytes()))
+                except ValueError as error:
+                    raise ValueError(f"{path} is corrupt: annotation record: {error}") from error
+            continue
+        if labels is not None and label not in labels:
+            continue
+        dmin, dmax = numbers["digital_min"][index], numbers["digital_max"][index]
+        pmin, pmax = numbers["physical_min"][index], numbers["physical_max"][index]
+        if dmax == dmin or record_duration <= 0:
+            raise ValueError(f"{path} is corrupt: signal {label!r} has an empty digital range or record length.")
+        gain = (pmax - pmin) / (dmax - dmin)
+        data = block.reshape(-1).astype(np.float64) * gain + (pmin - dmin * gain)
+        edf.signals.append(
+            EdfSignal(label, fields["physical_dimension"][index], samples[index] / record_duration, data)
+        )
+    # the time-keeping TAL of each record carries no text and is dropped by parse_tals
+    edf.annotations.sort(key=lambda entry: entry[0])
+    return edf
