@@ -144,6 +144,26 @@ def _check_fraction(test_fraction: float) -> None:
 # ----------------------------------------------------------------------------------------------------------------
 
 ChannelSpec = tuple[str, str, int, str, str, float]
+
+RESPIBAN_HZ = 700.0
+# The RespiBAN chest strap + Empatica E4 wristband layout shared by the WESAD and PPG-DaLiA pickles:
+# (device, key, column, channel name, channel type, sampling rate).
+RESPIBAN_E4_CHANNELS: tuple[ChannelSpec, ...] = (
+    ("chest", "ACC", 0, "chest_acc_x", "acc", RESPIBAN_HZ),
+    ("chest", "ACC", 1, "chest_acc_y", "acc", RESPIBAN_HZ),
+    ("chest", "ACC", 2, "chest_acc_z", "acc", RESPIBAN_HZ),
+    ("chest", "ECG", 0, "chest_ecg", "ecg", RESPIBAN_HZ),
+    ("chest", "EMG", 0, "chest_emg", "emg", RESPIBAN_HZ),
+    ("chest", "EDA", 0, "chest_eda", "eda", RESPIBAN_HZ),
+    ("chest", "Temp", 0, "chest_temp", "temp", RESPIBAN_HZ),
+    ("chest", "Resp", 0, "chest_resp", "resp", RESPIBAN_HZ),
+    ("wrist", "ACC", 0, "wrist_acc_x", "acc", 32.0),
+    ("wrist", "ACC", 1, "wrist_acc_y", "acc", 32.0),
+    ("wrist", "ACC", 2, "wrist_acc_z", "acc", 32.0),
+    ("wrist", "BVP", 0, "wrist_bvp", "ppg", 64.0),
+    ("wrist", "EDA", 0, "wrist_eda", "eda", 4.0),
+    ("wrist", "TEMP", 0, "wrist_temp", "temp", 4.0),
+)
 """``(device, key, column, channel_name, channel_type, sampling_rate)``: column ``column`` of
 ``signal[device][key]`` (an array of shape ``(N,)`` or ``(N, K)``)."""
 

@@ -31,13 +31,13 @@ from typing import Any
 import numpy as np
 
 from ..schema import make_example, validate_example, window_example
-from .common import ChannelSpec, find_subject_files, read_channels, require_keys
+from .common import RESPIBAN_E4_CHANNELS, RESPIBAN_HZ, find_subject_files, read_channels, require_keys
 from .safe_pickle import load_pickle
 
 logger = logging.getLogger(__name__)
 
 NAME = "wesad"
-CHEST_HZ = 700.0
+CHEST_HZ = RESPIBAN_HZ
 WINDOW_S = 6.0
 """Window length: the NormWear model window (6 s), so one row is one model input."""
 HOP_S = 6.0
@@ -56,22 +56,7 @@ ALL_LABELS = {
 }
 SUBJECTS = tuple(f"S{n}" for n in range(2, 18) if n != 12)
 
-CHANNELS: tuple[ChannelSpec, ...] = (
-    ("chest", "ACC", 0, "chest_acc_x", "acc", CHEST_HZ),
-    ("chest", "ACC", 1, "chest_acc_y", "acc", CHEST_HZ),
-    ("chest", "ACC", 2, "chest_acc_z", "acc", CHEST_HZ),
-    ("chest", "ECG", 0, "chest_ecg", "ecg", CHEST_HZ),
-    ("chest", "EMG", 0, "chest_emg", "emg", CHEST_HZ),
-    ("chest", "EDA", 0, "chest_eda", "eda", CHEST_HZ),
-    ("chest", "Temp", 0, "chest_temp", "temp", CHEST_HZ),
-    ("chest", "Resp", 0, "chest_resp", "resp", CHEST_HZ),
-    ("wrist", "ACC", 0, "wrist_acc_x", "acc", 32.0),
-    ("wrist", "ACC", 1, "wrist_acc_y", "acc", 32.0),
-    ("wrist", "ACC", 2, "wrist_acc_z", "acc", 32.0),
-    ("wrist", "BVP", 0, "wrist_bvp", "ppg", 64.0),
-    ("wrist", "EDA", 0, "wrist_eda", "eda", 4.0),
-    ("wrist", "TEMP", 0, "wrist_temp", "temp", 4.0),
-)
+CHANNELS = RESPIBAN_E4_CHANNELS
 
 CARD: dict[str, Any] = {
     "pretty_name": "WESAD (wearable stress and affect detection), 3-class windows",
