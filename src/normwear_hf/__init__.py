@@ -5,13 +5,21 @@ and marks the classes for ``register_for_auto_class`` so that ``save_pretrained`
 the modeling code (a saved folder then loads with ``trust_remote_code=True`` without this package).
 """
 
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForPreTraining
+from transformers import (
+    AutoConfig,
+    AutoFeatureExtractor,
+    AutoModel,
+    AutoModelForPreTraining,
+    AutoModelForSequenceClassification,
+)
 
 from .configuration_normwear import NORMWEAR_PRESETS, NormWearConfig
 from .feature_extraction_normwear import CHANNEL_TYPES, NormWearFeatureExtractor
 from .modeling_normwear import (
     NormWearForMaskedReconstruction,
     NormWearForPreTrainingOutput,
+    NormWearForSignalClassification,
+    NormWearForSignalRegression,
     NormWearModel,
     NormWearModelOutput,
     NormWearPreTrainedModel,
@@ -24,10 +32,13 @@ def _register() -> None:
     AutoConfig.register(NormWearConfig.model_type, NormWearConfig, exist_ok=True)
     AutoModel.register(NormWearConfig, NormWearModel, exist_ok=True)
     AutoModelForPreTraining.register(NormWearConfig, NormWearForMaskedReconstruction, exist_ok=True)
+    AutoModelForSequenceClassification.register(NormWearConfig, NormWearForSignalClassification, exist_ok=True)
     AutoFeatureExtractor.register(NormWearConfig, NormWearFeatureExtractor, exist_ok=True)
     NormWearConfig.register_for_auto_class()
     NormWearModel.register_for_auto_class("AutoModel")
     NormWearForMaskedReconstruction.register_for_auto_class("AutoModelForPreTraining")
+    NormWearForSignalClassification.register_for_auto_class("AutoModelForSequenceClassification")
+    NormWearForSignalRegression.register_for_auto_class("AutoModelForSequenceClassification")
     NormWearFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
 
 
@@ -40,6 +51,8 @@ __all__ = [
     "NormWearFeatureExtractor",
     "NormWearForMaskedReconstruction",
     "NormWearForPreTrainingOutput",
+    "NormWearForSignalClassification",
+    "NormWearForSignalRegression",
     "NormWearModel",
     "NormWearModelOutput",
     "NormWearPreTrainedModel",

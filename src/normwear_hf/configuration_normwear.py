@@ -12,6 +12,7 @@ from transformers import PretrainedConfig
 FUSION_MODES = ("cls_attention", "mean", "none")
 MASK_STRATEGIES = ("structured", "random")
 RECONSTRUCTION_TARGETS = ("scalogram", "signal", "both")
+CLASSIFIER_POOLINGS = ("mean", "cls")
 
 # Named sizes. "base" is the paper's model; the smaller ones trade accuracy for CPU speed.
 NORMWEAR_PRESETS: dict[str, dict[str, Any]] = {
@@ -77,6 +78,10 @@ class NormWearConfig(PretrainedConfig):
             cleaned 65 Hz signal under masked time rows, as the research code; the default, chosen by the ablation
             in docs/benchmarks.md), ``"scalogram"`` (the CWT patch values, MAE style) or ``"both"``.
         norm_pix_loss: normalise each target scalogram patch by its own mean and variance (MAE's option).
+        classifier_pooling: how task heads pool a recording: ``"mean"`` (token mean per channel, then mean over
+            real channels; any channel count) or ``"cls"`` (mean of the fused per-channel [CLS] tokens).
+        classifier_dropout: dropout before the task head's linear layer.
+        freeze_backbone: train only the task head (a linear probe); the backbone runs without gradients.
     """
 
     model_type = "normwear"
@@ -110,6 +115,9 @@ class NormWearConfig(PretrainedConfig):
         mask_ratio: float = 0.8,
         reconstruction_target: str = "signal",
         norm_pix_loss: bool = False,
+        classifier_pooling: str = "mean",
+        classifier_dropout: float = 0.0,
+        freeze_backbone: bool = False,
         **kwargs: Any,
     ) -> None:
         self.hidden_size = hidden_size
@@ -139,6 +147,9 @@ class NormWearConfig(PretrainedConfig):
         self.mask_ratio = mask_ratio
         self.reconstruction_target = reconstruction_target
         self.norm_pix_loss = norm_pix_loss
+        self.classifier_pooling = classifier_pooling
+        self.classifier_dropout = classifier_dropout
+        self.freeze_backbone = freeze_backbone
         super().__init__(**kwargs)
         self._validate()
 
@@ -183,7 +194,7 @@ class NormWearConfig(PretrainedConfig):
             "decoder_intermediate_size",
         ):
             positive_int(name)
-        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout"):
             fraction(name, low_open=False)
         for name in ("mask_time_ratio", "mask_scale_ratio", "mask_ratio"):
             fraction(name)
@@ -223,6 +234,11 @@ class NormWearConfig(PretrainedConfig):
             raise ValueError(
                 f"NormWearConfig.reconstruction_target must be one of {RECONSTRUCTION_TARGETS}, "
                 f"got {self.reconstruction_target!r}."
+            )
+        if self.classifier_pooling not in CLASSIFIER_POOLINGS:
+            raise ValueError(
+                f"NormWearConfig.classifier_pooling must be one of {CLASSIFIER_POOLINGS}, "
+                f"got {self.classifier_pooling!r}."
             )
         if self.layer_norm_eps <= 0 or self.initializer_range <= 0:
             raise ValueError("NormWearConfig.layer_norm_eps and initializer_range must be positive.")

@@ -16,6 +16,7 @@ from safetensors import SafetensorError
 from torch import nn
 from transformers import PreTrainedModel
 from transformers.activations import ACT2FN
+from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.utils import ModelOutput
 
 from .configuration_normwear import NormWearConfig
@@ -766,6 +767,102 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
         return outputs if return_dict else outputs.to_tuple()
 
 
+class NormWearForSignalClassification(NormWearPreTrainedModel):
+    """NormWear with a linear head on the pooled recording, for `Trainer`: classification or regression.
+
+    Follows transformers' sequence-classification conventions: ``config.num_labels``, ``id2label``,
+    ``problem_type`` (``"single_label_classification"``, ``"multi_label_classification"`` or ``"regression"``,
+    inferred from the labels when unset) and ``labels`` -> ``loss``. The recording is pooled as
+    ``config.classifier_pooling`` says, so any number of channels works. ``config.freeze_backbone`` (or
+    ``freeze_backbone()``) trains the head only: a linear probe.
+    """
+
+    def __init__(self, config: NormWearConfig) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.normwear = NormWearModel(config)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+        if config.freeze_backbone:
+            self.freeze_backbone()
+
+    def freeze_backbone(self, freeze: bool = True) -> None:
+        """Stop (or restart) gradient flow into the backbone; the setting is saved with the config."""
+        self.config.freeze_backbone = freeze
+        for parameter in self.normwear.parameters():
+            parameter.requires_grad = not freeze
+
+    def forward(
+        self,
+        input_values: torch.Tensor,
+        channel_mask: torch.Tensor | None = None,
+        time_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> SequenceClassifierOutput | tuple:
+        r"""
+        labels: ``[batch]`` class indices, ``[batch, num_labels]`` multi-hot targets, or ``[batch]`` /
+            ``[batch, num_labels]`` numbers for regression.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_backbone):
+            outputs = self.normwear(
+                input_values,
+                channel_mask=channel_mask,
+                time_mask=time_mask,
+                output_attentions=output_attentions,
+                output_hidden_states=output_hidden_states,
+                return_dict=True,
+            )
+        pooling = "cls" if self.config.classifier_pooling == "cls" else "channel"
+        per_channel, real = channel_summaries(outputs, pooling)
+        pooled = finish_pooling(per_channel, real, "recording")
+        logits = self.classifier(self.dropout(pooled))
+        loss = None if labels is None else self._loss(logits, labels)
+        result = SequenceClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+        return result if return_dict else result.to_tuple()
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        labels = labels.to(logits.device)
+        if self.config.problem_type is None:
+            if self.num_labels == 1:
+                self.config.problem_type = "regression"
+            elif labels.dtype in (torch.long, torch.int):
+                self.config.problem_type = "single_label_classification"
+            else:
+                self.config.problem_type = "multi_label_classification"
+        if self.config.problem_type == "regression":
+            targets = labels.float().reshape(logits.shape[0], -1)
+            if targets.shape[1] != self.num_labels:
+                raise ValueError(
+                    f"Regression labels have {targets.shape[1]} value(s) per recording but the head predicts "
+                    f"{self.num_labels}; set config.num_labels to the number of targets."
+                )
+            return F.mse_loss(logits.float(), targets)
+        if self.config.problem_type == "single_label_classification":
+            return F.cross_entropy(logits.float().view(-1, self.num_labels), labels.view(-1).long())
+        return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+
+
+class NormWearForSignalRegression(NormWearForSignalClassification):
+    """The same head for numeric targets (heart rate, blood pressure, ...): ``problem_type="regression"``,
+    ``num_labels`` = number of targets, MSE loss. Saved folders load through ``AutoModelForSequenceClassification``
+    too (transformers' convention for regression heads)."""
+
+    def __init__(self, config: NormWearConfig) -> None:
+        if config.problem_type is None:
+            config.problem_type = "regression"
+        generic_names = {i: f"LABEL_{i}" for i in range(config.num_labels)}
+        if config.problem_type == "regression" and config.num_labels == 2 and config.id2label == generic_names:
+            config.num_labels = 1  # transformers' default of 2 labels means "not set": one target
+        super().__init__(config)
+
+
 def check_pooling(pooling: str) -> None:
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
@@ -818,6 +915,8 @@ __all__ = [
     "NormWearModelOutput",
     "NormWearForMaskedReconstruction",
     "NormWearForPreTrainingOutput",
+    "NormWearForSignalClassification",
+    "NormWearForSignalRegression",
     "POOLINGS",
     "channel_summaries",
     "finish_pooling",
