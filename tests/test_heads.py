@@ -108,3 +108,20 @@ def test_pooling_handles_padded_channels_and_multi_label():
     assert multi.config.problem_type == "multi_label_classification" and torch.isfinite(loss)
     with pytest.raises(ValueError, match="classifier_pooling must be one of"):
         tiny_config(classifier_pooling="max")
+
+
+def test_head_starts_from_a_pretraining_or_backbone_folder(tmp_path):
+    from normwear_hf import NormWearForMaskedReconstruction, NormWearModel
+
+    torch.manual_seed(0)
+    sources = {
+        "pretraining": NormWearForMaskedReconstruction(tiny_config()),
+        "backbone": NormWearModel(tiny_config()),
+    }
+    for name, source in sources.items():
+        source.save_pretrained(tmp_path / name)
+        head = NormWearForSignalClassification.from_pretrained(tmp_path / name, num_labels=4)
+        backbone = source.normwear if name == "pretraining" else source
+        assert head.num_labels == 4
+        for (key, a), b in zip(head.normwear.state_dict().items(), backbone.state_dict().values()):
+            assert torch.equal(a, b), (name, key)

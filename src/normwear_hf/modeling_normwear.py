@@ -777,6 +777,9 @@ class NormWearForSignalClassification(NormWearPreTrainedModel):
     ``freeze_backbone()``) trains the head only: a linear probe.
     """
 
+    # Fine-tuning usually starts from a pretraining checkpoint, whose decoder the head does not use.
+    _keys_to_ignore_on_load_unexpected = [r"^decoder\."]
+
     def __init__(self, config: NormWearConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
