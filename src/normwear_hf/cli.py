@@ -71,8 +71,20 @@ def run_convert(options: list[str]) -> int:
     return convert_main(options)
 
 
+def run_benchmark(options: list[str]) -> int:
+    """Every task and baseline through the same linear probes; results.json, results.md, plots (see --help)."""
+    from .evaluation.benchmark import main as benchmark_main
+
+    return benchmark_main(options)
+
+
 # Subcommands whose options belong to another program: everything after the name is handed over untouched.
-PASS_THROUGH = {"pretrain": run_pretrain, "build-corpus": run_build_corpus, "convert": run_convert}
+PASS_THROUGH = {
+    "pretrain": run_pretrain,
+    "build-corpus": run_build_corpus,
+    "convert": run_convert,
+    "benchmark": run_benchmark,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     convert.add_argument("options", nargs=argparse.REMAINDER)
+    benchmark = commands.add_parser(
+        "benchmark",
+        help="linear-probe benchmark of a model against baselines on real and synthetic tasks; see --help",
+        add_help=False,
+    )
+    benchmark.add_argument("options", nargs=argparse.REMAINDER)
     return parser
 
 
