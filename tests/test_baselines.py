@@ -1,5 +1,6 @@
 """Baseline features for the linear probes (normwear_hf.evaluation.baselines)."""
 
+import os
 import sys
 
 import numpy as np
@@ -140,6 +141,8 @@ def test_minirocket_features_fit_on_train():
     assert 0.0 <= train_X.min() and train_X.max() <= 1.0  # proportions of positive values
     again, _ = minirocket_features(train, test, seed=0, n_kernels=84)
     np.testing.assert_array_equal(again, train_X)
+    # numba must not use spinning OpenMP threads, which slowed later torch training in the process ~8x
+    assert os.environ.get("NUMBA_THREADING_LAYER") == "workqueue"
     with pytest.raises(ValueError, match="must match"):
         minirocket_features(train, [_row([_sine()], 64.0)], n_kernels=84)
 
