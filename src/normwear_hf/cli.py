@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 
@@ -50,41 +51,22 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_pretrain(options: list[str]) -> int:
-    """Masked-reconstruction pretraining; every option is the training script's (see --help)."""
-    from .training.pretrain import main as pretrain_main
-
-    return pretrain_main(options)
-
-
-def run_build_corpus(options: list[str]) -> int:
-    """Real + synthetic pretraining corpus as Parquet shards (see --help)."""
-    from .data.build_corpus import main as build_corpus_main
-
-    return build_corpus_main(options)
-
-
-def run_convert(options: list[str]) -> int:
-    """A public corpus as published -> the standard schema as a DatasetDict with a dataset card (see --help)."""
-    from .data.converters.common import main as convert_main
-
-    return convert_main(options)
-
-
-def run_benchmark(options: list[str]) -> int:
-    """Every task and baseline through the same linear probes; results.json, results.md, plots (see --help)."""
-    from .evaluation.benchmark import main as benchmark_main
-
-    return benchmark_main(options)
-
-
-# Subcommands whose options belong to another program: everything after the name is handed over untouched.
+# Subcommands whose options belong to another program: everything after the name is handed to that module's
+# main(argv) untouched (imported only when used). Name -> (module, help).
 PASS_THROUGH = {
-    "pretrain": run_pretrain,
-    "build-corpus": run_build_corpus,
-    "convert": run_convert,
-    "benchmark": run_benchmark,
+    "pretrain": ("normwear_hf.training.pretrain", "pretrain by masked reconstruction (Accelerate)"),
+    "build-corpus": (
+        "normwear_hf.data.build_corpus",
+        "build the pretraining corpus (real + synthetic) as Parquet shards",
+    ),
+    "convert": ("normwear_hf.data.converters.common", "convert a public corpus (wesad, uci_har, ...) into the schema"),
+    "benchmark": ("normwear_hf.evaluation.benchmark", "linear-probe benchmark of a model against baselines"),
 }
+
+
+def run_pass_through(name: str, options: list[str]) -> int:
+    module, _ = PASS_THROUGH[name]
+    return importlib.import_module(module).main(options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,30 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="embed the bundled sample recording with the bundled model")
     demo.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     demo.set_defaults(handler=run_demo)
-    pretrain = commands.add_parser(
-        "pretrain",
-        help="pretrain by masked reconstruction (Accelerate); `normwear-hf pretrain --help` lists the options",
-        add_help=False,
-    )
-    pretrain.add_argument("options", nargs=argparse.REMAINDER)
-    corpus = commands.add_parser(
-        "build-corpus",
-        help="build the pretraining corpus (real + synthetic) as Parquet shards; see `normwear-hf build-corpus --help`",
-        add_help=False,
-    )
-    corpus.add_argument("options", nargs=argparse.REMAINDER)
-    convert = commands.add_parser(
-        "convert",
-        help="convert a public corpus (wesad, ppg_dalia, uci_har, ...) into the standard schema; see --help",
-        add_help=False,
-    )
-    convert.add_argument("options", nargs=argparse.REMAINDER)
-    benchmark = commands.add_parser(
-        "benchmark",
-        help="linear-probe benchmark of a model against baselines on real and synthetic tasks; see --help",
-        add_help=False,
-    )
-    benchmark.add_argument("options", nargs=argparse.REMAINDER)
+    for name, (_, summary) in PASS_THROUGH.items():
+        command = commands.add_parser(
+            name, help=f"{summary}; `normwear-hf {name} --help` lists the options", add_help=False
+        )
+        command.add_argument("options", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -127,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in PASS_THROUGH:
         try:
-            return PASS_THROUGH[argv[0]](argv[1:])
+            return run_pass_through(argv[0], argv[1:])
         except ValueError as error:
             print(f"normwear-hf {argv[0]}: error: {error}", file=sys.stderr)
             return 2

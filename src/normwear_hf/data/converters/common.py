@@ -23,7 +23,7 @@ import os
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -503,3 +503,21 @@ def main(argv: list[str] | None = None, *, corpus: str | None = None, prog: str 
     counts = ", ".join(f"{split} {len(rows):,} rows" for split, rows in result.items())
     print(f"{name}: {counts} -> {args.out} (dataset card: {args.out / 'README.md'})")
     return 0
+
+
+def iter_subject_pickles(
+    raw_dir: str | os.PathLike, name: str, expected: Sequence[str], progress: bool = True
+) -> Iterator[tuple[str, str, Any]]:
+    """``(subject, path, data)`` for every ``S*/S*.pkl`` of a release (WESAD, PPG-DaLiA), via the safe unpickler."""
+    from tqdm.auto import tqdm
+
+    from .safe_pickle import load_pickle
+
+    files = find_subject_files(Path(raw_dir), name)
+    unexpected = [subject for subject, _ in files if subject not in expected]
+    if unexpected:
+        logger.warning(
+            "%s: unexpected subject folders %s (the release has %s); converted anyway.", name, unexpected, expected
+        )
+    for subject, path in tqdm(files, desc=name, unit=" subjects", disable=not progress):
+        yield subject, str(path), load_pickle(path)

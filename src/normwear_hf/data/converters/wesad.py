@@ -25,14 +25,18 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..schema import make_example, validate_example, window_example
-from .common import RESPIBAN_E4_CHANNELS, RESPIBAN_HZ, find_subject_files, read_channels, require_keys
-from .safe_pickle import load_pickle
+from .common import (
+    RESPIBAN_E4_CHANNELS,
+    RESPIBAN_HZ,
+    iter_subject_pickles,
+    read_channels,
+    require_keys,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -142,13 +146,5 @@ def iter_examples(
     raw_dir: str | os.PathLike, progress: bool = True, *, window_s: float = WINDOW_S, hop_s: float = HOP_S
 ) -> Iterator[dict[str, Any]]:
     """Labelled windows of every subject under ``raw_dir`` (the extracted ``WESAD/`` folder), subject by subject."""
-    from tqdm.auto import tqdm
-
-    files = find_subject_files(Path(raw_dir), NAME)
-    unexpected = [subject for subject, _ in files if subject not in SUBJECTS]
-    if unexpected:
-        logger.warning(
-            "%s: unexpected subject folders %s (the release has %s); converted anyway.", NAME, unexpected, SUBJECTS
-        )
-    for subject, path in tqdm(files, desc=NAME, unit=" subjects", disable=not progress):
-        yield from subject_examples(load_pickle(path), subject, str(path), window_s=window_s, hop_s=hop_s)
+    for subject, path, data in iter_subject_pickles(raw_dir, NAME, SUBJECTS, progress):
+        yield from subject_examples(data, subject, path, window_s=window_s, hop_s=hop_s)
