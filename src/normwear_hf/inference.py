@@ -17,19 +17,23 @@ from .modeling_normwear import NormWearModel, channel_summaries, check_pooling, 
 DEFAULT_MODEL_DESCRIPTION = "tiny NormWear (128 wide, 4 blocks, patch 13 x 13), randomly initialised with seed 0"
 
 
+def seeded_model(config: NormWearConfig, seed: int) -> NormWearModel:
+    """A model with random weights drawn from ``seed``, leaving the caller's global random state untouched."""
+    generator_state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        return NormWearModel(config).eval()
+    finally:
+        torch.random.set_rng_state(generator_state)
+
+
 def load_default_model(seed: int = 0) -> tuple[NormWearModel, NormWearFeatureExtractor]:
     """The bundled default model and its feature extractor.
 
     No pretrained checkpoint ships yet: this is the ``"tiny"`` preset with seeded random weights, which is
     deterministic and already a usable random-feature baseline.
     """
-    generator_state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        model = NormWearModel(NormWearConfig.from_preset("tiny")).eval()
-    finally:
-        torch.random.set_rng_state(generator_state)
-    return model, NormWearFeatureExtractor()
+    return seeded_model(NormWearConfig.from_preset("tiny"), seed), NormWearFeatureExtractor()
 
 
 def embed(

@@ -105,14 +105,10 @@ def write_corpus(
     if shard_rows < 1:
         raise ValueError(f"shard_rows must be at least 1, got {shard_rows}.")
     out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise FileExistsError(f"{out_dir} exists and is not empty; pass overwrite=True to replace it.")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:12]}"
-    staging.mkdir()
+    staging = make_staging_folder(out_dir, overwrite)
     try:
         shards = _write_shards(examples, staging, shard_rows, progress, split)
-        _publish(staging, out_dir)
+        publish_folder(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -167,14 +163,24 @@ def _write_shards(examples, staging: Path, shard_rows: int, progress: bool, spli
     return [s["file"] for s in shards]
 
 
-def _publish(staging: Path, out_dir: Path) -> None:
-    """Rename the finished staging folder to ``out_dir``; an old ``out_dir`` is removed only afterwards."""
+def make_staging_folder(out_dir: Path, overwrite: bool) -> Path:
+    """A hidden, empty folder beside ``out_dir`` to build in; refuses a non-empty ``out_dir`` unless ``overwrite``."""
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
+        raise FileExistsError(f"{out_dir} exists and is not empty; pass overwrite=True (--overwrite) to replace it.")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
+    return staging
+
+
+def publish_folder(staging: Path, out_dir: Path) -> None:
+    """Rename the finished folder to ``out_dir``; an old ``out_dir`` is removed only afterwards."""
     retired = None
-    if out_dir.exists():
+    if out_dir.exists() or out_dir.is_symlink():
         retired = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:12]}"
         os.replace(out_dir, retired)
     os.replace(staging, out_dir)
-    if retired is not None and retired.is_dir():
+    if retired is not None and retired.is_dir() and not retired.is_symlink():
         shutil.rmtree(retired, ignore_errors=True)
     elif retired is not None:
         retired.unlink()

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..feature_extraction_normwear import NormWearFeatureExtractor
-from ..inference import DEFAULT_MODEL_DESCRIPTION, load_default_model
+from ..inference import DEFAULT_MODEL_DESCRIPTION, load_default_model, seeded_model
 from ..modeling_normwear import NormWearModel
 from .baselines import minirocket_features, raw_signal_features, statistical_features
 from .probe import evaluate_features, extract_embeddings
@@ -61,12 +61,7 @@ def load_model(model: str | None) -> tuple[NormWearModel, NormWearFeatureExtract
 
 def random_twin(model: NormWearModel, seed: int) -> NormWearModel:
     """The same architecture with seeded random weights: what pretraining adds is the difference."""
-    state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        return NormWearModel(model.config).eval()
-    finally:
-        torch.random.set_rng_state(state)
+    return seeded_model(model.config, seed)
 
 
 def method_features(

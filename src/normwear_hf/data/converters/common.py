@@ -21,7 +21,6 @@ import importlib
 import logging
 import os
 import shutil
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..corpus_io import make_staging_folder, publish_folder
 from ..schema import WEARABLE_FEATURES, validate_example
 from . import CORPORA
 
@@ -262,11 +262,7 @@ def convert(
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"{corpus}: raw data folder {raw_dir} does not exist (or is not a folder).")
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise FileExistsError(f"{out_dir} exists and is not empty; pass overwrite=True (--overwrite) to replace it.")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:12]}"
-    staging.mkdir()
+    staging = make_staging_folder(out_dir, overwrite)
     try:
         rows = tqdm(
             module.iter_examples(raw_dir, progress=progress),
@@ -309,7 +305,7 @@ def convert(
         card = build_card(module, dataset_dict, split_rule=split_rule, seed=seed, test_fraction=test_fraction)
         (target / "README.md").write_text(card, encoding="utf-8")
         del dataset_dict, splits, rows_dataset
-        _publish(target, out_dir)
+        publish_folder(target, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     logger.info("%s: wrote %s", corpus, out_dir)
@@ -338,19 +334,6 @@ def _write_rows(rows: Iterable[Mapping[str, Any]], path: Path, source: str) -> l
         if buffer:
             writer.write_table(examples_to_table(buffer))
     return subject_ids
-
-
-def _publish(staging: Path, out_dir: Path) -> None:
-    """Rename the finished folder to ``out_dir``; an old ``out_dir`` is removed only afterwards."""
-    retired = None
-    if out_dir.exists() or out_dir.is_symlink():
-        retired = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:12]}"
-        os.replace(out_dir, retired)
-    os.replace(staging, out_dir)
-    if retired is not None and retired.is_dir() and not retired.is_symlink():
-        shutil.rmtree(retired, ignore_errors=True)
-    elif retired is not None:
-        retired.unlink()
 
 
 # ----------------------------------------------------------------------------------------------------------------
