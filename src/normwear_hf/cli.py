@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -51,6 +52,198 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+POOLINGS = ("recording", "channel", "probe", "cls")
+EMBED_FORMATS = (".npy", ".parquet")
+
+
+def _rates_flag(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        rates = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(
+            f"--sampling-rate {text!r}: give Hz as one number or one per channel, e.g. 250 or 250,64."
+        ) from None
+    if not rates or not all(np.isfinite(rate) and rate > 0 for rate in rates):
+        raise ValueError(f"--sampling-rate {text!r}: rates must be positive numbers in Hz.")
+    return rates
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    """Embed signal files with a model; write the embeddings as .npy (+ a list of files) or Parquet."""
+    from tqdm.auto import tqdm
+
+    from .checkpoint import resolve_model_path
+    from .inference import embed
+    from .io_readers import iter_signal_files, read_signal_file
+
+    out = Path(args.out)
+    if out.suffix.lower() not in EMBED_FORMATS:
+        raise ValueError(f"--out {out}: the output must end in {' or '.join(EMBED_FORMATS)}.")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    rates = _rates_flag(args.sampling_rate)
+    files = iter_signal_files(args.inputs)
+    if rates is None and any(file.suffix.lower() == ".npy" for file in files):  # fail before loading the model
+        first = next(file for file in files if file.suffix.lower() == ".npy")
+        raise ValueError(f"{first}: a .npy file carries no sampling rate; pass --sampling-rate HZ.")
+    model_path = resolve_model_path(args.model)
+    model, extractor = _load_quietly(model_path, backbone=True)
+    dtype = torch.bfloat16 if args.bf16 else None
+    start = time.perf_counter()
+    rows, seconds = [], 0.0
+    for file in tqdm(files, desc="embedding", unit="file", disable=None):
+        recording = read_signal_file(file, sampling_rate=rates, channel_types=args.channel_types)
+        types = [kind or "other" for kind in recording.channel_types]
+        try:
+            vector = embed(
+                [recording.signals],
+                sampling_rate=[recording.sampling_rate],
+                channel_types=[types],
+                model=model,
+                feature_extractor=extractor,
+                pooling=args.pooling,
+                batch_size=args.batch_size,
+                device=args.device,
+                dtype=dtype,
+                progress=False,
+            )
+        except ValueError as error:
+            raise ValueError(f"{file}: {error}") from None
+        rows.append((file, recording, vector[0]))
+        seconds += recording.duration_s
+    elapsed = time.perf_counter() - start
+    shape = _write_embeddings(out, rows, args.pooling)
+    print(
+        f"embedded {len(rows)} file{'s' * (len(rows) != 1)} ({seconds:.1f} s of signal) with {model_path} "
+        f"in {elapsed:.1f} s: pooling {args.pooling}, {shape} -> {out}"
+    )
+    return 0
+
+
+def _write_embeddings(out: Path, rows: list, pooling: str) -> str:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".npy":
+        shapes = {vector.shape for _, _, vector in rows}
+        if len(shapes) > 1:
+            listed = ", ".join(f"{file.name} {vector.shape}" for file, _, vector in rows[:5])
+            raise ValueError(
+                f"the files give embeddings of different shapes ({listed}, ...): they have different channel counts. "
+                "Use --pooling recording (one vector per file), or write --out FILE.parquet (one row per file)."
+            )
+        array = np.stack([vector for _, _, vector in rows]).astype(np.float32)
+        np.save(out, array)
+        sidecar = out.with_name(out.name + ".files.txt")
+        sidecar.write_text("".join(f"{file}\n" for file, _, _ in rows))
+        return f"array {tuple(array.shape)} (+ {sidecar.name})"
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    embedding_type = pa.list_(pa.float32())
+    if rows[0][2].ndim == 2:
+        embedding_type = pa.list_(embedding_type)
+    columns = {
+        "file": pa.array([str(file) for file, _, _ in rows], type=pa.string()),
+        "embedding": pa.array([vector.tolist() for _, _, vector in rows], type=embedding_type),
+    }
+    if pooling in ("channel", "cls"):  # one vector per channel: say which channel each is
+        columns["channel_names"] = pa.array([recording.channel_names for _, recording, _ in rows])
+    pq.write_table(pa.table(columns), out)
+    return f"{len(rows)} rows x {rows[0][2].shape} embeddings"
+
+
+def _load_quietly(name_or_path, backbone: bool = False):
+    """load_model_and_extractor without transformers' per-tensor progress bar (one clean line per error)."""
+    from transformers.utils import logging as transformers_logging
+
+    from .checkpoint import load_model_and_extractor
+
+    enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        return load_model_and_extractor(name_or_path, backbone=backbone)
+    finally:
+        if enabled:
+            transformers_logging.enable_progress_bar()
+
+
+def _file_size(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """Say what a model is: where, which architecture and size, parameters, weights, model card."""
+    from .checkpoint import CARD_NAME, WEIGHTS_NAMES, resolve_model_path
+    from .configuration_normwear import NORMWEAR_PRESETS, NormWearConfig
+
+    path = Path(resolve_model_path(args.model))
+    model, extractor = _load_quietly(path)
+    config = model.config
+    sizes = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "patch_size")
+    preset = next(
+        (
+            name
+            for name in NORMWEAR_PRESETS
+            if all(getattr(NormWearConfig.from_preset(name), key) == getattr(config, key) for key in sizes)
+        ),
+        None,
+    )
+    patch = " x ".join(str(size) for size in config.patch_size)
+    weights = [path / name for name in WEIGHTS_NAMES[:1] if (path / name).is_file()]
+    weights = weights or sorted(path.glob("model*.safetensors"))
+    aggregator = getattr(config, "zero_shot_aggregator", None)
+    lines = [
+        f"model: {path}",
+        f"architecture: {type(model).__name__} (model_type {config.model_type})",
+        f"size: hidden {config.hidden_size}, {config.num_hidden_layers} layers, {config.num_attention_heads} heads, "
+        f"MLP {config.intermediate_size}, patch {patch} (time x scale), fusion {config.fusion_mode}"
+        + (f" (preset {preset!r})" if preset else " (no named preset)"),
+        f"parameters: {sum(parameter.numel() for parameter in model.parameters()):,}",
+        "weights: " + (", ".join(f"{file.name} {_file_size(file.stat().st_size)}" for file in weights) or "none found"),
+        "zero-shot aggregator: "
+        + (
+            f"yes ({aggregator}, text encoder {getattr(config, 'text_encoder_name_or_path', None)})"
+            if aggregator
+            else "no"
+        ),
+        f"feature extractor: resample to {extractor.sampling_rate:g} Hz, windows of {extractor.window_length} "
+        f"samples ({extractor.window_length / extractor.sampling_rate:g} s)",
+    ]
+    card = path / CARD_NAME
+    if card.is_file():
+        text = card.read_text(errors="replace")
+        if text.startswith("---"):  # skip the YAML front matter of a Hub model card
+            end = text.find("\n---", 3)
+            text = text[end + 4 :] if end >= 0 else text
+        card_lines = [line for line in text.splitlines() if line.strip()][: args.card_lines]
+        lines.append(f"model card ({CARD_NAME}, first {len(card_lines)} non-blank lines):")
+        lines += [f"  {line}" for line in card_lines]
+    else:
+        lines.append(f"model card: none ({CARD_NAME} not in the folder)")
+    print("\n".join(lines))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Write a model as a self-contained Hub folder that loads with trust_remote_code."""
+    from .checkpoint import export_checkpoint, resolve_model_path
+
+    source = resolve_model_path(args.model)
+    out = export_checkpoint(source, args.out, overwrite=args.overwrite)
+    files = sorted(path.name for path in out.iterdir())
+    print(f"exported {source} -> {out} ({len(files)} files: {', '.join(files)})")
+    print("load it anywhere, without normwear-hf:")
+    print("  from transformers import AutoFeatureExtractor, AutoModel")
+    print(f'  model = AutoModel.from_pretrained("{out}", trust_remote_code=True)')
+    print(f'  extractor = AutoFeatureExtractor.from_pretrained("{out}", trust_remote_code=True)')
+    return 0
+
+
 # Subcommands whose options belong to another program: everything after the name is handed to that module's
 # main(argv) untouched (imported only when used). Name -> (module, help).
 PASS_THROUGH = {
@@ -78,6 +271,66 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="embed the bundled sample recording with the bundled model")
     demo.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     demo.set_defaults(handler=run_demo)
+    model_help = "`normwear` (the bundled checkpoint, default) or a local model folder; nothing is downloaded"
+    embed_command = commands.add_parser(
+        "embed",
+        help="embed signal files (.npy .npz .csv .edf .hea) and write .npy or .parquet",
+        description="Embed signal files with a NormWear model. One embedding per file; long recordings are split "
+        "into 6 s windows whose embeddings are averaged. Formats: .npy ([channels, time] or [time]; needs "
+        "--sampling-rate), .npz (signals, sampling_rate, channel_types), .csv (header of channel names, optional "
+        "first column time in seconds), .edf, WFDB .hea (+ .dat). Folders are searched for these files.",
+    )
+    embed_command.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="signal files or folders")
+    embed_command.add_argument(
+        "--out",
+        required=True,
+        help="output: OUT.npy (an [N, ...] array, with OUT.npy.files.txt listing the file of each row) or "
+        "OUT.parquet (one row per file: file, embedding)",
+    )
+    embed_command.add_argument("--model", default="normwear", help=model_help)
+    embed_command.add_argument(
+        "--sampling-rate",
+        metavar="HZ",
+        help="sampling rate in Hz: one, or one per channel comma separated (overrides the file's; needed for .npy)",
+    )
+    embed_command.add_argument(
+        "--channel-types",
+        metavar="TYPES",
+        help="channel types, one per channel comma separated, e.g. ecg,ppg (overrides the file's and the guesses "
+        "from channel names)",
+    )
+    embed_command.add_argument(
+        "--pooling",
+        choices=POOLINGS,
+        default="recording",
+        help="recording: [D] per file; channel / cls: [C, D]; probe: the paper's [C * D] (default: recording)",
+    )
+    embed_command.add_argument("--batch-size", type=int, default=8, help="6 s windows per forward pass (default 8)")
+    embed_command.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
+    embed_command.add_argument("--device", default=None, help="torch device, e.g. cuda (default: cpu)")
+    embed_command.set_defaults(handler=run_embed)
+
+    info = commands.add_parser(
+        "info",
+        help="describe a model: architecture, size, parameters, weights, model card",
+        description="Describe a NormWear model folder (by default the bundled checkpoint).",
+    )
+    info.add_argument("--model", default="normwear", help=model_help)
+    info.add_argument(
+        "--card-lines", type=int, default=12, help="non-blank lines of the model card to print (default 12)"
+    )
+    info.set_defaults(handler=run_info)
+
+    export = commands.add_parser(
+        "export",
+        help="write a model as a self-contained Hub folder (loads with trust_remote_code)",
+        description="Copy a model (by default the bundled checkpoint) to a folder with its weights, configs, code "
+        "files and model card, ready for push_to_hub or for loading without normwear-hf.",
+    )
+    export.add_argument("model", nargs="?", default="normwear", metavar="NAME_OR_FOLDER", help=model_help)
+    export.add_argument("--out", required=True, metavar="DIR", help="folder to write (must be empty or new)")
+    export.add_argument("--overwrite", action="store_true", help="replace DIR if it exists and is not empty")
+    export.set_defaults(handler=run_export)
     for name, (_, summary) in PASS_THROUGH.items():
         command = commands.add_parser(
             name, help=f"{summary}; `normwear-hf {name} --help` lists the options", add_help=False
@@ -101,9 +354,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.handler(args)
-    except ValueError as error:  # bad input: the message already says what to fix
-        print(f"normwear-hf: error: {error}", file=sys.stderr)
+    except (ValueError, OSError) as error:  # bad input: the message already says what to fix
+        print(f"normwear-hf {args.command}: error: {_error_message(error)}", file=sys.stderr)
         return 2
+
+
+def _error_message(error: Exception) -> str:
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror.lower()}"
+    return str(error)
 
 
 if __name__ == "__main__":
