@@ -224,3 +224,14 @@ def test_export_refuses_non_empty_folder_unless_overwrite(tmp_path):
     assert export_checkpoint(tmp_path / "src", tmp_path / "empty").is_dir()  # an empty folder is fine
     with pytest.raises(ValueError, match="is the source folder itself"):
         export_checkpoint(tmp_path / "src", tmp_path / "src", overwrite=True)
+
+
+def test_export_writes_the_backbone_code_even_for_a_class_without_an_auto_class(tmp_path, monkeypatch):
+    # e.g. a model class that is reached through a pipeline, not an Auto class: save_pretrained then copies no
+    # modeling code, but the exported folder must still load with AutoModel
+    save_tiny(tmp_path / "src", NormWearForSignalClassification, num_labels=2)
+    monkeypatch.setattr(NormWearForSignalClassification, "_auto_class", None)
+    out = export_checkpoint(tmp_path / "src", tmp_path / "out")
+    config = json.loads((out / "config.json").read_text())
+    assert config["auto_map"]["AutoModel"] == "modeling_normwear.NormWearModel"
+    assert CODE_FILES <= set(os.listdir(out))

@@ -165,6 +165,29 @@ def load_model_and_extractor(name_or_path: str | os.PathLike | None = DEFAULT_MO
     return (backbone_of(model) if backbone else model), extractor
 
 
+def _add_missing_code_files(folder: Path) -> None:
+    """Copy the code files that ``auto_map`` entries name but ``save_pretrained`` did not write.
+
+    ``save_pretrained`` copies a model's module only when its class is registered for an auto class; the
+    ``AutoModel`` entry that export adds must find ``modeling_normwear.py`` whatever the source's class is.
+    """
+    from transformers.dynamic_module_utils import get_relative_import_files
+
+    package = Path(__file__).resolve().parent
+    entries = []
+    for name in (CONFIG_NAME, PREPROCESSOR_NAME):
+        if (folder / name).is_file():
+            entries += list((json.loads((folder / name).read_text()).get("auto_map") or {}).values())
+    references = [value for entry in entries for value in (entry if isinstance(entry, list) else [entry]) if value]
+    for module in sorted({reference.split(".")[0] for reference in references}):
+        source = package / f"{module}.py"
+        if (folder / source.name).is_file() or not source.is_file():
+            continue
+        for file in [source, *map(Path, get_relative_import_files(str(source)))]:
+            if not (folder / file.name).is_file():
+                shutil.copyfile(file, folder / file.name)
+
+
 def export_checkpoint(
     name_or_path: str | os.PathLike | None, out_dir: str | os.PathLike, overwrite: bool = False
 ) -> Path:
@@ -191,6 +214,7 @@ def export_checkpoint(
     try:
         model.save_pretrained(staging)
         extractor.save_pretrained(staging)
+        _add_missing_code_files(staging)
         written = {path.name for path in staging.iterdir()}
         for pattern in _EXTRA_PATTERNS:
             for path in sorted(source.glob(pattern)):
