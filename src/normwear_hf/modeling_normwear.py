@@ -424,8 +424,8 @@ class NormWearModel(NormWearPreTrainedModel):
     equivariant to channel order; padded channels (``channel_mask == 0``) are skipped, not computed.
     """
 
-    # A pretraining checkpoint also holds the decoder: loading only the backbone from it is expected.
-    _keys_to_ignore_on_load_unexpected = [r"^decoder\."]
+    # Pretraining / zero-shot checkpoints also hold a decoder or an aggregator: loading only the backbone is expected.
+    _keys_to_ignore_on_load_unexpected = [r"^decoder\.", r"^aggregator\.", r"^logit_scale$", r"^classifier\."]
 
     def __init__(self, config: NormWearConfig) -> None:
         super().__init__(config)
@@ -778,7 +778,7 @@ class NormWearForSignalClassification(NormWearPreTrainedModel):
     """
 
     # Fine-tuning usually starts from a pretraining checkpoint, whose decoder the head does not use.
-    _keys_to_ignore_on_load_unexpected = [r"^decoder\."]
+    _keys_to_ignore_on_load_unexpected = [r"^decoder\.", r"^aggregator\.", r"^logit_scale$"]
 
     def __init__(self, config: NormWearConfig) -> None:
         super().__init__(config)

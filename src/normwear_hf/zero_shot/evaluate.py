@@ -1,0 +1,108 @@
+"""Zero-shot scoring of labelled views: AUROC and accuracy per task, and the calibration temperature fit."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
+
+from ..feature_extraction_normwear import NormWearFeatureExtractor
+from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
+from .engine import WindowTokens, backbone_tokens, label_sentences, recording_logits
+from .prompts import DEFAULT_HYPOTHESIS_TEMPLATE, PromptTask
+from .text_encoder import SentenceEncoder
+from .views import View
+
+
+def zero_shot_auroc(probabilities: np.ndarray, targets: np.ndarray) -> float:
+    """Macro one-vs-rest AUROC over the classes present in ``targets`` (binary: AUROC of the second class)."""
+    present = np.unique(targets)
+    if len(present) < 2:
+        return float("nan")
+    if probabilities.shape[1] == 2:
+        return float(roc_auc_score(targets == 1, probabilities[:, 1]))
+    scores = [roc_auc_score(targets == k, probabilities[:, k]) for k in present]
+    return float(np.mean(scores))
+
+
+def canonical_prompts(task: PromptTask, encoder: SentenceEncoder) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a user would type: the first question and each class's first phrase in the default template."""
+    question = encoder.encode([task.questions[0]])[0]
+    sentences = label_sentences(task.canonical_labels(), DEFAULT_HYPOTHESIS_TEMPLATE)
+    return question, encoder.encode(sentences)
+
+
+def task_logits(
+    model: NormWearForZeroShotClassification,
+    extractor: NormWearFeatureExtractor,
+    encoder: SentenceEncoder,
+    task: PromptTask,
+    views: Sequence[View],
+    tokens: WindowTokens | None = None,
+) -> tuple[torch.Tensor, np.ndarray]:
+    """Uncalibrated logits ``[views, classes]`` with the canonical prompts, and the class index of each view."""
+    question, text = canonical_prompts(task, encoder)
+    rows = [row for row, _ in views]
+    logits = recording_logits(model, extractor, rows, question, text, tokens=tokens)
+    targets = np.asarray([task.classes.index(key) for _, key in views])
+    return logits, targets
+
+
+def score_task(logits: torch.Tensor, targets: np.ndarray, temperature: float) -> dict[str, Any]:
+    probabilities = (logits / temperature).softmax(dim=-1).numpy()
+    return {
+        "n": int(len(targets)),
+        "num_classes": int(logits.shape[1]),
+        "auroc": zero_shot_auroc(probabilities, targets),
+        "accuracy": float((probabilities.argmax(axis=1) == targets).mean()) if len(targets) else float("nan"),
+        "chance_accuracy": float(np.bincount(targets).max() / len(targets)) if len(targets) else float("nan"),
+        "mean_max_score": float(probabilities.max(axis=1).mean()) if len(targets) else float("nan"),
+        "nll": float(F.cross_entropy(logits / temperature, torch.as_tensor(targets)).item()) if len(targets) else 0.0,
+    }
+
+
+def fit_temperature(logits: Sequence[torch.Tensor], targets: Sequence[np.ndarray]) -> float:
+    """The temperature ``T`` minimising the mean negative log-likelihood of ``softmax(logits / T)``.
+
+    One scalar over all held-in validation tasks (logit blocks may differ in class count): a 1-D search over
+    log T on a fine grid, then refined around the best point; robust and deterministic.
+    """
+    blocks = [(block.float(), torch.as_tensor(target)) for block, target in zip(logits, targets) if len(target)]
+    if not blocks:
+        raise ValueError("fit_temperature needs at least one labelled validation example.")
+    count = sum(len(target) for _, target in blocks)
+
+    def nll(log_t: float) -> float:
+        t = math.exp(log_t)
+        return sum(F.cross_entropy(b / t, y, reduction="sum").item() for b, y in blocks) / count
+
+    grid = np.linspace(-4.0, 4.0, 161)
+    best = min(grid, key=nll)
+    fine = np.linspace(best - 0.05, best + 0.05, 41)
+    return float(math.exp(min(fine, key=nll)))
+
+
+def evaluate_tasks(
+    model: NormWearForZeroShotClassification,
+    extractor: NormWearFeatureExtractor,
+    encoder: SentenceEncoder,
+    tasks: Mapping[str, PromptTask],
+    views: Mapping[str, Sequence[View]],
+    temperature: float,
+    progress: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Zero-shot metrics of every task that has views."""
+    results = {}
+    for name, task in tasks.items():
+        if not views.get(name):
+            continue
+        rows = [row for row, _ in views[name]]
+        tokens = backbone_tokens(model.normwear, extractor, rows, progress=progress, desc=f"{name} tokens")
+        logits, targets = task_logits(model, extractor, encoder, task, views[name], tokens)
+        results[name] = score_task(logits, targets, temperature) | {"description": task.description}
+    return results

@@ -1,0 +1,166 @@
+"""``pipeline("zero-shot-physio-classification")``: recordings + candidate labels -> ranked, calibrated labels.
+
+    >>> import normwear_hf
+    >>> from transformers import pipeline
+    >>> clf = pipeline("zero-shot-physio-classification", model=normwear_hf.DEFAULT_CHECKPOINT)
+    >>> clf(signal, sampling_rate=64, candidate_labels=["resting", "walking", "running"])
+    [{'label': 'running', 'score': 0.71}, {'label': 'walking', 'score': 0.22}, {'label': 'resting', 'score': 0.07}]
+
+A recording is ``[channels, time]`` (or 1-D for one channel), or a dict ``{"signal": [ch1, ch2, ...],
+"sampling_rate": [r1, r2, ...], "channel_types": [...]}`` when its channels differ in length or rate; a list of
+recordings or a ``[B, C, T]`` array is a batch and returns one ranked list per recording. Recordings longer
+than 6 s are split into windows whose logits are averaged. Scores are ``softmax(logits / T)`` with the
+temperature ``T`` fitted on held-in validation data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import Pipeline
+
+from ..feature_extraction_normwear import NormWearFeatureExtractor
+from .engine import average_by_recording, check_candidate_labels, label_sentences
+from .prompts import DEFAULT_HYPOTHESIS_TEMPLATE
+from .text_encoder import SentenceEncoder
+
+TASK_NAME = "zero-shot-physio-classification"
+
+
+class ZeroShotPhysioClassificationPipeline(Pipeline):
+    """Zero-shot labels for physiological recordings with a [`NormWearForZeroShotClassification`] model."""
+
+    _load_processor = False
+    _load_image_processor = False
+    _load_feature_extractor = True
+    _load_tokenizer = False
+
+    def __init__(self, *args: Any, text_encoder: SentenceEncoder | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if getattr(self.model.config, "zero_shot_aggregator", None) is None or not hasattr(self.model, "aggregator"):
+            raise ValueError(
+                f"{type(self.model).__name__} has no zero-shot aggregator; load a folder trained with "
+                "examples/train_zero_shot.py (e.g. normwear_hf.DEFAULT_CHECKPOINT)."
+            )
+        if self.feature_extractor is None:
+            self.feature_extractor = NormWearFeatureExtractor()
+        self.text_encoder = text_encoder or SentenceEncoder(self.model.config.text_encoder_name_or_path)
+
+    def __call__(self, inputs: Any, **kwargs: Any) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
+        """Rank ``candidate_labels`` for one recording or a batch (see the module docstring for the forms)."""
+        if isinstance(inputs, np.ndarray | torch.Tensor) and inputs.ndim == 3:
+            inputs = list(inputs)
+        return super().__call__(inputs, **kwargs)
+
+    def _sanitize_parameters(
+        self,
+        sampling_rate: float | Sequence[float] | None = None,
+        candidate_labels: Sequence[str] | str | None = None,
+        hypothesis_template: str | None = None,
+        question: str | None = None,
+        channel_types: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> tuple[dict, dict, dict]:
+        preprocess = {}
+        for name, value in (
+            ("sampling_rate", sampling_rate),
+            ("candidate_labels", candidate_labels),
+            ("hypothesis_template", hypothesis_template),
+            ("question", question),
+            ("channel_types", channel_types),
+        ):
+            if value is not None:
+                preprocess[name] = value
+        return preprocess, {}, {}
+
+    def preprocess(
+        self,
+        inputs: Any,
+        sampling_rate: float | Sequence[float] | None = None,
+        candidate_labels: Sequence[str] | str | None = None,
+        hypothesis_template: str = DEFAULT_HYPOTHESIS_TEMPLATE,
+        question: str | None = None,
+        channel_types: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        labels = check_candidate_labels(candidate_labels)
+        sentences = label_sentences(labels, hypothesis_template)
+        if isinstance(inputs, dict):
+            unknown = sorted(set(inputs) - {"signal", "signals", "sampling_rate", "channel_types"})
+            if unknown:
+                raise ValueError(
+                    f"Unknown keys {unknown} in an input dict; use 'signal', 'sampling_rate', 'channel_types'."
+                )
+            sampling_rate = inputs.get("sampling_rate", sampling_rate)
+            channel_types = inputs.get("channel_types", channel_types)
+            inputs = inputs["signal"] if "signal" in inputs else inputs.get("signals")
+        if sampling_rate is None:
+            raise ValueError(
+                "sampling_rate is required (Hz, one number or one per channel), e.g. clf(x, sampling_rate=64, ...)."
+            )
+        recording = one_recording(inputs)
+        features = self.feature_extractor(
+            [recording],
+            sampling_rate=[sampling_rate],
+            channel_types=None if channel_types is None else [list(channel_types)],
+            long_input="split",
+            return_tensors="pt",
+        )
+        question = question or self.model.config.zero_shot_default_question
+        return {
+            "input_values": features["input_values"],
+            "channel_mask": features["channel_mask"],
+            "time_mask": features["time_mask"],
+            "text_embeds": self.text_encoder.encode(sentences),
+            "question_embeds": self.text_encoder.encode([question])[0],
+            "candidate_labels": labels,
+        }
+
+    def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
+        labels = model_inputs.pop("candidate_labels")
+        outputs = self.model(**model_inputs, return_dict=True)
+        windows = outputs.logits.shape[0]
+        logits = average_by_recording(outputs.logits.float(), np.zeros(windows, dtype=np.int64), 1)
+        return {"logits": logits, "candidate_labels": labels}
+
+    def postprocess(self, model_outputs: dict[str, Any]) -> list[dict[str, Any]]:
+        labels = model_outputs["candidate_labels"]
+        scores = self.model.calibrated_scores(model_outputs["logits"])[0].tolist()
+        ranked = sorted(zip(scores, labels), key=lambda pair: -pair[0])
+        return [{"label": label, "score": score} for score, label in ranked]
+
+
+def one_recording(signal: Any) -> list[np.ndarray]:
+    """One recording as a list of 1-D channels: ``[T]``, ``[C, T]`` or a list of channels (rates may differ)."""
+    if isinstance(signal, torch.Tensor):
+        signal = signal.detach().cpu().numpy()
+    if isinstance(signal, np.ndarray):
+        if signal.ndim not in (1, 2):
+            raise ValueError(
+                f"A recording must be [time] or [channels, time], got shape {signal.shape}; pass a batch as a list."
+            )
+        return list(np.atleast_2d(signal).astype(np.float64))
+    if isinstance(signal, list | tuple) and signal and all(np.ndim(channel) == 1 for channel in signal):
+        return [np.asarray(channel, dtype=np.float64) for channel in signal]
+    raise ValueError(
+        "Could not read the recording: pass a numpy array [time] / [channels, time] or a list of 1-D channels "
+        "(in a dict {'signal': ..., 'sampling_rate': ...} when channels have different rates)."
+    )
+
+
+def register_pipeline() -> None:
+    """Make ``pipeline("zero-shot-physio-classification", model=...)`` available (idempotent)."""
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
+
+    if TASK_NAME in PIPELINE_REGISTRY.get_supported_tasks():
+        return
+    PIPELINE_REGISTRY.register_pipeline(
+        TASK_NAME,
+        pipeline_class=ZeroShotPhysioClassificationPipeline,
+        pt_model=NormWearForZeroShotClassification,
+        type="multimodal",
+    )

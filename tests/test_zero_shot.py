@@ -1,0 +1,257 @@
+"""Zero-shot: MSiTF model, text encoder, label checks, calibration, alignment training and the pipeline."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+from transformers import pipeline
+
+from normwear_hf import NormWearConfig, NormWearFeatureExtractor, NormWearForZeroShotClassification, NormWearModel
+from normwear_hf.data.synthetic import generate_examples
+from normwear_hf.modeling_normwear_zero_shot import masked_softmax, token_recency
+from normwear_hf.zero_shot.engine import check_candidate_labels, label_sentences
+from normwear_hf.zero_shot.evaluate import fit_temperature, zero_shot_auroc
+from normwear_hf.zero_shot.prompts import HELD_IN_TASKS, HELD_OUT_TASKS, PromptTask, check_disjoint
+from normwear_hf.zero_shot.text_encoder import SentenceEncoder, resolve_text_encoder
+from normwear_hf.zero_shot.train import PromptBank, ZeroShotArguments, task_cache, train_aggregator
+from normwear_hf.zero_shot.views import synthetic_views
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    return SentenceEncoder()
+
+
+def tiny_zero_shot(aggregator: str = "msitf", seed: int = 0) -> NormWearForZeroShotClassification:
+    torch.manual_seed(seed)
+    return NormWearForZeroShotClassification(NormWearConfig.from_preset("tiny", zero_shot_aggregator=aggregator)).eval()
+
+
+def test_config_rejects_bad_zero_shot_settings():
+    with pytest.raises(ValueError, match="zero_shot_aggregator"):
+        NormWearConfig(zero_shot_aggregator="attention")
+    with pytest.raises(ValueError, match="msitf_recency_decay"):
+        NormWearConfig(msitf_recency_decay=1.5)
+    with pytest.raises(ValueError, match="zero_shot_calibration_temperature"):
+        NormWearConfig(zero_shot_calibration_temperature=0.0)
+    with pytest.raises(ValueError, match="zero_shot_default_question"):
+        NormWearConfig(zero_shot_default_question="  ")
+
+
+def test_masked_softmax_and_recency():
+    scores = torch.tensor([[1.0, 2.0, 3.0]])
+    mask = torch.tensor([[True, False, True]])
+    weights = masked_softmax(scores, mask)
+    assert weights[0, 1] == 0 and torch.isclose(weights.sum(), torch.tensor(1.0))
+    # 1 channel, [CLS] + 3 time patches x 2 scale patches, the last time patch padded
+    token_mask = torch.tensor([[[True, True, True, True, True, False, False]]])
+    recency = token_recency(token_mask, num_scale_patches=2, decay=0.5)
+    assert torch.allclose(recency, torch.tensor([[[1.0, 0.5, 0.5, 1.0, 1.0, 0.0, 0.0]]]))
+
+
+@pytest.mark.parametrize("aggregator", ["msitf", "mean_linear"])
+def test_zero_shot_model_shapes_masks_and_round_trip(tmp_path, aggregator):
+    model = tiny_zero_shot(aggregator)
+    inputs = torch.randn(2, 3, 3, 78, 65)
+    channel_mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    time_mask = torch.ones(2, 78)
+    time_mask[0, 39:] = 0  # 3 whole time patches of 13 steps stay real
+    text, question = torch.randn(4, 384), torch.randn(384)
+    out = model(inputs, text, question, channel_mask=channel_mask, time_mask=time_mask, labels=torch.tensor([0, 3]))
+    assert out.logits.shape == (2, 4) and out.loss.ndim == 0
+    assert torch.allclose(out.signal_embeds.norm(dim=-1), torch.ones(2), atol=1e-5)
+    weights = out.aggregation_weights
+    assert weights.shape == (2, 3, 1 + 6 * 5)
+    assert torch.allclose(weights.sum(dim=(1, 2)), torch.ones(2), atol=1e-5)
+    assert weights[0, 2].abs().sum() == 0  # padded channel
+    assert weights[0, :2, 1 + 3 * 5 :].abs().sum() == 0  # time patches beyond the real samples
+
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["architectures"] == ["NormWearForZeroShotClassification"]
+    assert config["auto_map"]["AutoModel"] == "modeling_normwear.NormWearModel"
+    assert (tmp_path / "modeling_normwear_zero_shot.py").exists()
+    again = NormWearForZeroShotClassification.from_pretrained(tmp_path).eval()
+    assert torch.equal(
+        again(inputs, text, question, channel_mask=channel_mask).logits,
+        model(inputs, text, question, channel_mask=channel_mask).logits,
+    )
+    backbone = NormWearModel.from_pretrained(tmp_path).eval()
+    assert torch.equal(
+        backbone(inputs, channel_mask=channel_mask).last_hidden_state,
+        model.normwear(inputs, channel_mask=channel_mask).last_hidden_state,
+    )
+
+
+def test_msitf_needs_a_question_and_matching_text_width():
+    model = tiny_zero_shot()
+    inputs = torch.randn(1, 1, 3, 78, 65)
+    with pytest.raises(ValueError, match="question_embeds"):
+        model(inputs, torch.randn(2, 384))
+    with pytest.raises(ValueError, match="text_hidden_size"):
+        model(inputs, torch.randn(2, 512), torch.randn(384))
+
+
+def test_candidate_label_errors():
+    assert check_candidate_labels("resting, running") == ["resting", "running"]
+    with pytest.raises(ValueError, match="required"):
+        check_candidate_labels(None)
+    with pytest.raises(ValueError, match="at least two"):
+        check_candidate_labels(["running"])
+    with pytest.raises(ValueError, match="at least two"):
+        check_candidate_labels([])
+    with pytest.raises(ValueError, match="empty label"):
+        check_candidate_labels(["running", " "])
+    with pytest.raises(ValueError, match="duplicates"):
+        check_candidate_labels(["running", "Running"])
+    with pytest.raises(ValueError, match="must be strings"):
+        check_candidate_labels(["running", 3])
+    with pytest.raises(ValueError, match="hypothesis_template"):
+        label_sentences(["a", "b"], "This signal shows")
+
+
+def test_text_encoder_is_offline_normalised_and_meaningful(encoder):
+    vectors = encoder.encode(["a fast heart rate", "tachycardia", "a person walking"])
+    assert vectors.shape == (3, 384)
+    assert torch.allclose(vectors.norm(dim=-1), torch.ones(3), atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    assert torch.equal(encoder.encode(["tachycardia"])[0], vectors[1])  # cached, same numbers
+    with pytest.raises(ValueError, match="Nothing is downloaded"):
+        resolve_text_encoder("someone/unknown-encoder")
+    with pytest.raises(ValueError, match="list of sentences"):
+        encoder.encode("one string")
+
+
+def test_fit_temperature_recovers_a_known_temperature():
+    generator = torch.Generator().manual_seed(0)
+    true_logits = torch.randn(4000, 3, generator=generator) * 2
+    targets = torch.multinomial(true_logits.softmax(-1), 1, generator=generator).squeeze(1).numpy()
+    fitted = fit_temperature([true_logits * 3.0], [targets])
+    assert 2.6 < fitted < 3.4
+    with pytest.raises(ValueError, match="at least one"):
+        fit_temperature([], [])
+
+
+def test_zero_shot_auroc_binary_and_multiclass():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    assert zero_shot_auroc(probabilities, np.array([0, 1, 0, 1])) == 1.0
+    three = np.eye(3)[[0, 1, 2, 0]] * 0.8 + 0.2 / 3
+    assert zero_shot_auroc(three, np.array([0, 1, 2, 0])) == 1.0
+    assert np.isnan(zero_shot_auroc(three, np.array([0, 0, 0, 0])))
+
+
+def test_held_in_and_held_out_tasks_are_disjoint_and_well_formed():
+    check_disjoint(list(HELD_IN_TASKS), list(HELD_OUT_TASKS))
+    with pytest.raises(ValueError, match="never be trained"):
+        check_disjoint(["activity"], ["activity"])
+    for task in [*HELD_IN_TASKS.values(), *HELD_OUT_TASKS.values()]:
+        assert len(task.classes) >= 2 and task.questions and task.description
+        question, sentences = task.sample_sentences(random.Random(0))
+        assert question in task.questions and len(sentences) == len(task.classes)
+    assert all(task.held_out for task in HELD_OUT_TASKS.values())
+
+
+@pytest.fixture(scope="module")
+def aligned_activity_model(encoder):
+    """A tiny random backbone whose MSiTF aggregator is aligned on rest vs run accelerometer views."""
+    task = PromptTask(
+        "activity",
+        HELD_IN_TASKS["activity"].questions,
+        {key: HELD_IN_TASKS["activity"].phrases[key] for key in ("rest", "run")},
+    )
+    rows = [row for row in generate_examples(160, seed=31) if "acc" in row["channel_types"]]
+    views = [view for view in synthetic_views(rows, ["activity"])["activity"] if view[1] in ("rest", "run")]
+    model = tiny_zero_shot()
+    extractor = NormWearFeatureExtractor()
+    args = ZeroShotArguments(model="", steps=100, refine_steps=20, batch_size=32, learning_rate=3e-3, progress=False)
+    cache = task_cache(task, views, model.normwear, extractor, args, "test")
+    history = train_aggregator(model, {"activity": cache}, {"activity": PromptBank(task, encoder)}, args)
+    return model, extractor, history
+
+
+def test_alignment_training_lowers_the_loss_and_freezes_the_backbone(aligned_activity_model):
+    model, _, history = aligned_activity_model
+    assert history[-1]["contrastive_loss"] < history[0]["contrastive_loss"] - 0.1
+    assert history[-1]["stage"] == "refine" and history[0]["stage"] == "contrastive"
+    assert not any(p.requires_grad for p in model.normwear.parameters())
+    assert model.config.freeze_backbone
+
+
+def test_pipeline_scores_move_with_the_input(tmp_path, aligned_activity_model, encoder):
+    model, extractor, _ = aligned_activity_model
+    model.config.zero_shot_calibration_temperature = 1.0
+    model.save_pretrained(tmp_path)
+    extractor.save_pretrained(tmp_path)
+    clf = pipeline("zero-shot-physio-classification", model=str(tmp_path), text_encoder=encoder)
+    held_out = [row for row in generate_examples(80, seed=57) if "acc" in row["channel_types"]]
+    labels = ["resting", "running"]
+    rest_scores, run_scores = [], []
+    for row in held_out:
+        activity = {entry["name"]: entry["value"] for entry in row["class_labels"]}["activity"]
+        if activity == "walk":
+            continue
+        picks = [i for i, kind in enumerate(row["channel_types"]) if kind == "acc"]
+        recording = {
+            "signal": [row["signals"][i] for i in picks],
+            "sampling_rate": [row["sampling_rate"][i] for i in picks],
+        }
+        result = clf(recording, candidate_labels=labels)
+        assert [entry["score"] for entry in result] == sorted((entry["score"] for entry in result), reverse=True)
+        assert abs(sum(entry["score"] for entry in result) - 1) < 1e-5
+        score = {entry["label"]: entry["score"] for entry in result}["running"]
+        (run_scores if activity == "run" else rest_scores).append(score)
+    assert rest_scores and run_scores
+    # the research code's scores sit at 0.496 / 0.504 whatever the input; these must separate the classes
+    assert np.mean(run_scores) - np.mean(rest_scores) > 0.2
+    assert max(run_scores + rest_scores) - min(run_scores + rest_scores) > 0.4
+
+
+def test_pipeline_batches_templates_and_calibration(tmp_path, aligned_activity_model, encoder):
+    model, extractor, _ = aligned_activity_model
+    model.save_pretrained(tmp_path)
+    extractor.save_pretrained(tmp_path)
+    clf = pipeline("zero-shot-physio-classification", model=str(tmp_path), text_encoder=encoder)
+    rng = np.random.default_rng(0)
+    batch = rng.normal(size=(3, 3, 64 * 8))
+    many = clf(
+        batch, sampling_rate=64, candidate_labels=["resting", "running"], hypothesis_template="The person is {}."
+    )
+    assert len(many) == 3 and all(len(result) == 2 for result in many)
+    one = clf(
+        batch[1], sampling_rate=64, candidate_labels=["resting", "running"], hypothesis_template="The person is {}."
+    )
+    assert one == many[1]
+    as_dict = clf(
+        {"signal": batch[1], "sampling_rate": 64},
+        candidate_labels=["resting", "running"],
+        hypothesis_template="The person is {}.",
+    )
+    assert as_dict == one
+
+    def running_score(temperature: float) -> float:
+        clf.model.config.zero_shot_calibration_temperature = temperature
+        result = clf(batch[0], sampling_rate=64, candidate_labels=["resting", "running"])
+        return {entry["label"]: entry["score"] for entry in result}["running"]
+
+    sharp, soft = running_score(0.25), running_score(4.0)
+    assert abs(sharp - 0.5) > abs(soft - 0.5)  # the fitted temperature is what the scores use
+    with pytest.raises(ValueError, match="sampling_rate is required"):
+        clf(batch[0], candidate_labels=["a", "b"])
+    with pytest.raises(ValueError, match="at least two"):
+        clf(batch[0], sampling_rate=64, candidate_labels=["a"])
+    with pytest.raises(ValueError, match="duplicates"):
+        clf(batch[0], sampling_rate=64, candidate_labels=["a", "a"])
+
+
+def test_pipeline_refuses_a_model_without_aggregator(tmp_path, encoder):
+    from normwear_hf.zero_shot.pipeline import ZeroShotPhysioClassificationPipeline
+
+    backbone = NormWearModel(NormWearConfig.from_preset("tiny"))
+    with pytest.raises(ValueError, match="no zero-shot aggregator"):
+        ZeroShotPhysioClassificationPipeline(
+            model=backbone, feature_extractor=NormWearFeatureExtractor(), text_encoder=encoder
+        )
