@@ -1,4 +1,4 @@
-"""The one-call embedding API, the bundled sample, the demo command and the README's promises."""
+"""The one-call embedding API, the bundled sample, bad CLI usage and the README's promises (demo: test_demo.py)."""
 
 import re
 from pathlib import Path
@@ -79,14 +79,6 @@ def test_embed_rejects_bad_arguments():
         embed(np.zeros((1, 500)), sampling_rate=100.0, batch_size=0)
     with pytest.raises(ValueError, match="sampling_rate"):
         embed(np.zeros((1, 500)), sampling_rate=None)
-
-
-def test_demo_command_prints_shapes_and_timing(capsys):
-    assert main(["demo"]) == 0
-    printed = capsys.readouterr().out
-    assert "recording embedding: shape (1, 128)" in printed
-    assert "per-channel embeddings: shape (1, 4, 128)" in printed
-    assert re.search(r"time: [\d.]+ ms for 30 s of signal", printed)
 
 
 def test_cli_reports_bad_usage():

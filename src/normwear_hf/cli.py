@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 import time
 from pathlib import Path
@@ -12,43 +13,14 @@ import numpy as np
 import torch
 
 from . import __version__
+from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Embed the bundled sample recording with the bundled default model; print shapes and timing."""
-    from .inference import DEFAULT_MODEL_DESCRIPTION, embed, load_default_model
-    from .samples import load_sample_recording
+    """The bundled zero-shot checkpoint on the bundled sample recordings: embeddings, answers, one picture."""
+    from .demo import run_demo as demo
 
-    recording = load_sample_recording()
-    model, extractor = load_default_model()
-    print(f"normwear-hf {__version__} | model: {DEFAULT_MODEL_DESCRIPTION}")
-    print(
-        f"sample recording: {recording.duration_s:.0f} s, {len(recording.signals)} channels "
-        + ", ".join(f"{kind} @ {rate:g} Hz" for kind, rate in zip(recording.channel_types, recording.sampling_rate))
-    )
-    dtype = torch.bfloat16 if args.bf16 else None
-    common = dict(
-        sampling_rate=[recording.sampling_rate],
-        channel_types=[recording.channel_types],
-        model=model,
-        feature_extractor=extractor,
-        dtype=dtype,
-    )
-    embed([recording.signals], pooling="recording", **common)  # warm-up: caches and kernels
-    start = time.perf_counter()
-    recording_embedding = embed([recording.signals], pooling="recording", **common)
-    elapsed = time.perf_counter() - start
-    channel_embedding = embed([recording.signals], pooling="channel", **common)
-    print(
-        f"recording embedding: shape {tuple(recording_embedding.shape)}, norm {np.linalg.norm(recording_embedding):.3f}"
-    )
-    print(f"per-channel embeddings: shape {tuple(channel_embedding.shape)}")
-    windows = int(np.ceil(recording.duration_s / 6.0))
-    print(
-        f"time: {elapsed * 1000:.1f} ms for {recording.duration_s:.0f} s of signal "
-        f"({windows} windows of 6 s, feature extraction included, {torch.get_num_threads()} threads"
-        f"{', bf16' if args.bf16 else ', fp32'})"
-    )
+    demo(model=args.model, out=args.out, bf16=args.bf16, plot=not args.no_plot)
     return 0
 
 
@@ -119,6 +91,90 @@ def run_embed(args: argparse.Namespace) -> int:
         f"embedded {len(rows)} file{'s' * (len(rows) != 1)} ({seconds:.1f} s of signal) with {model_path} "
         f"in {elapsed:.1f} s: pooling {args.pooling}, {shape} -> {out}"
     )
+    return 0
+
+
+def run_zero_shot(args: argparse.Namespace) -> int:
+    """Rank candidate labels for signal files with a zero-shot checkpoint; print them, optionally write JSON."""
+    from .checkpoint import resolve_model_path
+    from .demo import has_zero_shot_head, load_quietly, zero_shot_pipeline
+    from .io_readers import iter_signal_files, read_signal_file
+    from .zero_shot.engine import check_candidate_labels, label_sentences
+
+    if args.labels is None:
+        raise ValueError(
+            '--labels is required: the candidate labels, comma separated, e.g. --labels "resting,running".'
+        )
+    try:
+        labels = check_candidate_labels(args.labels)
+    except ValueError as error:
+        raise ValueError(f"--labels {args.labels!r}: {error}") from None
+    try:
+        label_sentences(labels, args.template)
+    except ValueError as error:
+        raise ValueError(f"--template {args.template!r}: {error}") from None
+    json_out = Path(args.json) if args.json else None
+    if json_out is not None and json_out.suffix.lower() != ".json":
+        raise ValueError(f"--json {json_out}: the output must end in .json.")
+    rates = _rates_flag(args.sampling_rate)
+    files = iter_signal_files(args.inputs)
+    if rates is None and any(file.suffix.lower() == ".npy" for file in files):  # fail before loading the model
+        first = next(file for file in files if file.suffix.lower() == ".npy")
+        raise ValueError(f"{first}: a .npy file carries no sampling rate; pass --sampling-rate HZ.")
+    model_path = resolve_model_path(args.model)
+    model, extractor = load_quietly(model_path)
+    if not has_zero_shot_head(model):
+        raise ValueError(
+            f"{model_path} holds a {type(model).__name__} without a zero-shot aggregator: zero-shot classification "
+            "needs a zero-shot checkpoint (the bundled 'normwear' one, or a folder written by "
+            "`normwear-hf train-zero-shot`). For embeddings of this model use `normwear-hf embed`."
+        )
+    question = args.question or model.config.zero_shot_default_question
+    clf = zero_shot_pipeline(model, extractor)
+    start = time.perf_counter()
+    results = []
+    print(f"zero-shot with {model_path} | template {args.template!r} | question {question!r}")
+    for file in files:
+        recording = read_signal_file(file, sampling_rate=rates, channel_types=args.channel_types)
+        types = [kind or "other" for kind in recording.channel_types]
+        try:
+            ranking = clf(
+                {"signal": recording.signals, "sampling_rate": recording.sampling_rate, "channel_types": types},
+                candidate_labels=labels,
+                hypothesis_template=args.template,
+                question=question,
+            )
+        except ValueError as error:
+            raise ValueError(f"{file}: {error}") from None
+        channels = ", ".join(f"{kind} {rate:g} Hz" for kind, rate in zip(types, recording.sampling_rate))
+        print(f"{file} ({recording.duration_s:.1f} s; {channels}):")
+        width = max(len(entry["label"]) for entry in ranking)
+        for rank, entry in enumerate(ranking, 1):
+            print(f"  {rank}. {entry['label'].ljust(width)}  {entry['score']:.3f}")
+        results.append(
+            {
+                "file": str(file),
+                "duration_s": round(recording.duration_s, 3),
+                "channel_types": types,
+                "sampling_rate": recording.sampling_rate,
+                "top_label": ranking[0]["label"],
+                "ranking": [{"label": entry["label"], "score": float(entry["score"])} for entry in ranking],
+            }
+        )
+    elapsed = time.perf_counter() - start
+    summary = f"classified {len(results)} file{'s' * (len(results) != 1)} in {elapsed:.1f} s"
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        document = {
+            "model": str(model_path),
+            "candidate_labels": labels,
+            "hypothesis_template": args.template,
+            "question": question,
+            "results": results,
+        }
+        json_out.write_text(json.dumps(document, indent=2) + "\n")
+        summary += f" -> {json_out}"
+    print(summary)
     return 0
 
 
@@ -254,6 +310,10 @@ PASS_THROUGH = {
     ),
     "convert": ("normwear_hf.data.converters.common", "convert a public corpus (wesad, uci_har, ...) into the schema"),
     "benchmark": ("normwear_hf.evaluation.benchmark", "linear-probe benchmark of a model against baselines"),
+    "train-zero-shot": (
+        "normwear_hf.zero_shot.train",
+        "align a backbone with a sentence encoder (MSiTF) and evaluate zero-shot",
+    ),
 }
 
 
@@ -268,10 +328,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"normwear-hf {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = commands.add_parser("demo", help="embed the bundled sample recording with the bundled model")
-    demo.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
-    demo.set_defaults(handler=run_demo)
     model_help = "`normwear` (the bundled checkpoint, default) or a local model folder; nothing is downloaded"
+    demo = commands.add_parser(
+        "demo",
+        help="the bundled model on the bundled sample recordings: embeddings, zero-shot answers, a picture",
+        description="Run the bundled zero-shot checkpoint on three bundled 30 s recordings (resting, walking, "
+        "running; ECG, PPG, respiration, wrist acceleration, known physiology): print each one's embedding and the "
+        "zero-shot answers to three questions (activity, heart rate, signal quality), a table against the known "
+        "labels and timings, and draw OUT/normwear_demo.png (raw signals, wavelet scalograms and where the model "
+        "looked to answer the activity question).",
+    )
+    demo.add_argument("--model", default="normwear", help=model_help)
+    demo.add_argument(
+        "--out", default="normwear_demo", metavar="DIR", help="folder for the picture (default normwear_demo)"
+    )
+    demo.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
+    demo.add_argument("--no-plot", action="store_true", help="skip the picture")
+    demo.set_defaults(handler=run_demo)
     embed_command = commands.add_parser(
         "embed",
         help="embed signal files (.npy .npz .csv .edf .hea) and write .npy or .parquet",
@@ -320,6 +393,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--card-lines", type=int, default=12, help="non-blank lines of the model card to print (default 12)"
     )
     info.set_defaults(handler=run_info)
+
+    zero_shot = commands.add_parser(
+        "zero-shot",
+        help="rank candidate labels for signal files with a zero-shot checkpoint",
+        description="Zero-shot classification of signal files: each file (one recording, any channels and rates) is "
+        "scored against every candidate label (as the sentence TEMPLATE.format(label)) given the task QUESTION, "
+        "and the labels are printed ranked by calibrated score (scores sum to 1). Same file formats as embed.",
+    )
+    zero_shot.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="signal files or folders")
+    zero_shot.add_argument(
+        "--labels", metavar="LABELS", help='candidate labels, comma separated (at least two), e.g. "resting,running"'
+    )
+    zero_shot.add_argument(
+        "--template",
+        default=DEFAULT_HYPOTHESIS_TEMPLATE,
+        help=f"sentence each label is put in; {{}} marks the label (default {DEFAULT_HYPOTHESIS_TEMPLATE!r})",
+    )
+    zero_shot.add_argument(
+        "--question",
+        help="the task question, e.g. 'What activity is the person doing?' (default: the model's default question)",
+    )
+    zero_shot.add_argument("--model", default="normwear", help=model_help)
+    zero_shot.add_argument(
+        "--sampling-rate",
+        metavar="HZ",
+        help="sampling rate in Hz: one, or one per channel comma separated (overrides the file's; needed for .npy)",
+    )
+    zero_shot.add_argument(
+        "--channel-types",
+        metavar="TYPES",
+        help="channel types, one per channel comma separated, e.g. acc or ecg,ppg (overrides the file's)",
+    )
+    zero_shot.add_argument("--json", metavar="OUT.json", help="also write the rankings to this JSON file")
+    zero_shot.set_defaults(handler=run_zero_shot)
 
     export = commands.add_parser(
         "export",
