@@ -13,6 +13,7 @@ from transformers import (
     AutoModelForSequenceClassification,
 )
 
+from .checkpoint import DEFAULT_CHECKPOINT, DEFAULT_MODEL_NAME
 from .configuration_normwear import NORMWEAR_PRESETS, NormWearConfig
 from .feature_extraction_normwear import CHANNEL_TYPES, NormWearFeatureExtractor
 from .modeling_normwear import (
@@ -51,6 +52,8 @@ _register()
 
 __all__ = [
     "CHANNEL_TYPES",
+    "DEFAULT_CHECKPOINT",
+    "DEFAULT_MODEL_NAME",
     "NORMWEAR_PRESETS",
     "NormWearConfig",
     "NormWearFeatureExtractor",
