@@ -18,9 +18,13 @@ import numpy as np
 from datasets import Dataset
 from transformers import EvalPrediction, Trainer, TrainingArguments
 
-from normwear_hf import NormWearFeatureExtractor, NormWearForSignalClassification, NormWearForSignalRegression
+from normwear_hf import (
+    DEFAULT_CHECKPOINT,
+    NormWearFeatureExtractor,
+    NormWearForSignalClassification,
+    NormWearForSignalRegression,
+)
 from normwear_hf.evaluation import load_metric, load_task
-from normwear_hf.inference import load_default_model
 
 
 def to_dataset(task, rows, extractor: NormWearFeatureExtractor, label_ids: dict[str, int] | None) -> Dataset:
@@ -55,13 +59,9 @@ def main() -> None:
         if classification
         else {"num_labels": 1}
     )
-    if args.model:
-        model = head.from_pretrained(args.model, **head_kwargs)
-        extractor = NormWearFeatureExtractor.from_pretrained(args.model)
-    else:
-        backbone, extractor = load_default_model()
-        model = head(type(backbone.config).from_dict({**backbone.config.to_dict(), **head_kwargs}))
-        model.normwear.load_state_dict(backbone.state_dict())
+    folder = args.model or DEFAULT_CHECKPOINT  # the bundled pretrained checkpoint by default
+    model = head.from_pretrained(folder, **head_kwargs)
+    extractor = NormWearFeatureExtractor.from_pretrained(folder)
     if args.freeze_backbone:
         model.freeze_backbone()
 

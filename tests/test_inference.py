@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import normwear_hf
 from normwear_hf import NormWearFeatureExtractor, NormWearModel
 from normwear_hf.cli import main
 from normwear_hf.inference import embed, load_default_model
@@ -29,19 +30,19 @@ def test_sample_recording_has_known_physiology():
     assert frequencies[spectrum.argmax()] == pytest.approx(1.2, abs=0.1)
 
 
-def test_default_model_is_deterministic_and_leaves_global_rng_alone():
+def test_default_model_is_the_bundled_checkpoint_and_leaves_global_rng_alone():
     state = torch.random.get_rng_state()
-    first, _ = load_default_model()
+    first, extractor = load_default_model()
     assert torch.equal(torch.random.get_rng_state(), state)
-    second, extractor = load_default_model()
     assert isinstance(first, NormWearModel) and isinstance(extractor, NormWearFeatureExtractor)
-    for a, b in zip(first.parameters(), second.parameters()):
+    bundled = NormWearModel.from_pretrained(normwear_hf.DEFAULT_CHECKPOINT)
+    for a, b in zip(first.parameters(), bundled.parameters()):
         assert torch.equal(a, b)
 
 
 @pytest.mark.parametrize(
     "pooling, shape",
-    [("recording", (1, 128)), ("channel", (1, 4, 128)), ("probe", (1, 512)), ("cls", (1, 4, 128))],
+    [("recording", (1, 256)), ("channel", (1, 4, 256)), ("probe", (1, 1024)), ("cls", (1, 4, 256))],
 )
 def test_embed_sample_recording(pooling, shape):
     recording = load_sample_recording()
@@ -67,7 +68,7 @@ def test_embed_mixed_channel_counts_and_bf16():
     recordings = [rng.standard_normal((1, 800)), rng.standard_normal((3, 500))]
     fp32 = embed(recordings, sampling_rate=[100.0, 100.0])
     bf16 = embed(recordings, sampling_rate=[100.0, 100.0], dtype=torch.bfloat16)
-    assert fp32.shape == bf16.shape == (2, 128)
+    assert fp32.shape == bf16.shape == (2, 256)
     cosine = (fp32 * bf16).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
     assert cosine.min() > 0.99
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,8 +14,10 @@ from .configuration_normwear import NormWearConfig
 from .feature_extraction_normwear import NormWearFeatureExtractor
 from .modeling_normwear import NormWearModel, channel_summaries, check_pooling, finish_pooling
 
-# The pretrained checkpoint that will ship with the package replaces this seeded random model.
-DEFAULT_MODEL_DESCRIPTION = "tiny NormWear (128 wide, 4 blocks, patch 13 x 13), randomly initialised with seed 0"
+DEFAULT_MODEL_DESCRIPTION = (
+    "the bundled checkpoint normwear_hf.DEFAULT_CHECKPOINT: NormWear small (256 wide, 6 blocks, patch 13 x 13), "
+    "pretrained on 35 h of real + synthetic segments, with the MSiTF zero-shot head (see its README.md)"
+)
 
 
 def seeded_model(config: NormWearConfig, seed: int) -> NormWearModel:
@@ -27,13 +30,19 @@ def seeded_model(config: NormWearConfig, seed: int) -> NormWearModel:
         torch.random.set_rng_state(generator_state)
 
 
-def load_default_model(seed: int = 0) -> tuple[NormWearModel, NormWearFeatureExtractor]:
-    """The bundled default model and its feature extractor.
+def load_default_model() -> tuple[NormWearModel, NormWearFeatureExtractor]:
+    """The backbone of the checkpoint that ships in the package (``normwear_hf.DEFAULT_CHECKPOINT``) and its
+    feature extractor; loaded once per process and shared (the model is in eval mode: do not train it in place,
+    load your own copy with ``NormWearModel.from_pretrained(normwear_hf.DEFAULT_CHECKPOINT)`` for that)."""
+    return _default_model()
 
-    No pretrained checkpoint ships yet: this is the ``"tiny"`` preset with seeded random weights, which is
-    deterministic and already a usable random-feature baseline.
-    """
-    return seeded_model(NormWearConfig.from_preset("tiny"), seed), NormWearFeatureExtractor()
+
+@functools.lru_cache(maxsize=1)
+def _default_model() -> tuple[NormWearModel, NormWearFeatureExtractor]:
+    from .checkpoint import DEFAULT_CHECKPOINT, load_model_and_extractor
+
+    model, extractor = load_model_and_extractor(DEFAULT_CHECKPOINT, backbone=True)
+    return model.eval(), extractor
 
 
 def embed(
