@@ -26,7 +26,10 @@ def test_quick_benchmark_writes_results_table_and_plots(tmp_path):
     # the default model is the bundled pretrained checkpoint: its embeddings are not its random twin's
     assert ecg["methods"]["normwear"]["full"] != ecg["methods"]["random_init"]["full"]
     assert "DEFAULT_CHECKPOINT" in saved["model"] or "bundled" in saved["model"]
+    # the bundled checkpoint has a zero-shot head: its held-out results (vs the CLAP-style baseline) are reported
+    assert saved["zero_shot"]["macro_auroc"] > 0.5 and saved["zero_shot"]["held_out_tasks"]
     table = (tmp_path / "results.md").read_text()
+    assert "Zero-shot on held-out tasks" in table and "CLAP-style baseline AUROC" in table
     assert table == to_markdown(results)
     assert "| ecg200 | auroc | 100 / 100 |" in table and "QUICK settings" in table
     for plot in ("task_scores.png", "few_shot.png"):

@@ -157,6 +157,9 @@ def run_benchmark(
             evaluation["seconds"] = time.perf_counter() - start
             entry["methods"][method] = evaluation
         results["tasks"][name] = entry
+    zero_shot = recorded_zero_shot(model)
+    if zero_shot is not None:
+        results["zero_shot"] = zero_shot
     (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=_jsonable))
     (out_dir / "results.md").write_text(to_markdown(results))
     plot_results(results, out_dir)
@@ -177,6 +180,38 @@ def main_score(evaluation: dict[str, Any]) -> tuple[float, float, float] | None:
         return None
     ci = evaluation["ci"]
     return float(ci["point"]), float(ci["low"]), float(ci["high"])
+
+
+def recorded_zero_shot(model: str | None) -> dict[str, Any] | None:
+    """The held-out zero-shot results written beside a zero-shot model by examples/train_zero_shot.py (MSiTF vs
+    the CLAP-style baseline trained on the same data), or ``None`` for a model without them."""
+    from ..checkpoint import DEFAULT_CHECKPOINT
+
+    path = Path(model if model not in (None, "", "default") else DEFAULT_CHECKPOINT) / "zero_shot_results.json"
+    if not path.is_file():
+        return None
+    recorded = json.loads(path.read_text())
+    keys = ("held_out_tasks", "macro_auroc", "clap_macro_auroc", "calibration_temperature", "text_encoder")
+    return {key: recorded.get(key) for key in keys} | {"source": str(path)}
+
+
+def zero_shot_markdown(zero_shot: dict[str, Any]) -> list[str]:
+    clap = zero_shot.get("clap_macro_auroc")
+    lines = [
+        "",
+        f"Zero-shot on held-out tasks (recorded when the aggregator was trained: {zero_shot['source']}):",
+        "",
+        "| held-out task | classes | n | NormWear zero-shot AUROC | CLAP-style baseline AUROC | chance |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in zero_shot["held_out_tasks"]:
+        lines.append(
+            f"| {row['task']} | {row['num_classes']} | {row['n']} | {row['auroc']:.3f} | "
+            f"{row['clap_baseline_auroc']:.3f} | 0.500 |"
+        )
+    clap_cell = "n/a" if clap is None else f"{clap:.3f}"
+    lines.append(f"| **macro** | | | **{zero_shot['macro_auroc']:.3f}** | {clap_cell} | 0.500 |")
+    return lines
 
 
 def to_markdown(results: dict[str, Any]) -> str:
@@ -217,6 +252,8 @@ def to_markdown(results: dict[str, Any]) -> str:
     notes = {name: entry["notes"] for name, entry in tasks.items() if entry.get("notes")}
     if notes:
         lines += ["", "Notes:"] + [f"- {name}: {note}" for name, note in notes.items()]
+    if results.get("zero_shot"):
+        lines += zero_shot_markdown(results["zero_shot"])
     return "\n".join(lines) + "\n"
 
 
