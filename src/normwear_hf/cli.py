@@ -42,24 +42,33 @@ def _rates_flag(text: str | None) -> list[float] | None:
     return rates
 
 
+def _input_files(args: argparse.Namespace) -> tuple[list[float] | None, list[Path]]:
+    """The --sampling-rate flag and the signal files named by the inputs; a .npy without a rate fails here,
+    before any model is loaded."""
+    from .io_readers import iter_signal_files
+
+    rates = _rates_flag(args.sampling_rate)
+    files = iter_signal_files(args.inputs)
+    if rates is None and any(file.suffix.lower() == ".npy" for file in files):
+        first = next(file for file in files if file.suffix.lower() == ".npy")
+        raise ValueError(f"{first}: a .npy file carries no sampling rate; pass --sampling-rate HZ.")
+    return rates, files
+
+
 def run_embed(args: argparse.Namespace) -> int:
     """Embed signal files with a model; write the embeddings as .npy (+ a list of files) or Parquet."""
     from tqdm.auto import tqdm
 
     from .checkpoint import resolve_model_path
     from .inference import embed
-    from .io_readers import iter_signal_files, read_signal_file
+    from .io_readers import read_signal_file
 
     out = Path(args.out)
     if out.suffix.lower() not in EMBED_FORMATS:
         raise ValueError(f"--out {out}: the output must end in {' or '.join(EMBED_FORMATS)}.")
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}.")
-    rates = _rates_flag(args.sampling_rate)
-    files = iter_signal_files(args.inputs)
-    if rates is None and any(file.suffix.lower() == ".npy" for file in files):  # fail before loading the model
-        first = next(file for file in files if file.suffix.lower() == ".npy")
-        raise ValueError(f"{first}: a .npy file carries no sampling rate; pass --sampling-rate HZ.")
+    rates, files = _input_files(args)
     model_path = resolve_model_path(args.model)
     model, extractor = _load_quietly(model_path, backbone=True)
     dtype = torch.bfloat16 if args.bf16 else None
@@ -98,7 +107,7 @@ def run_zero_shot(args: argparse.Namespace) -> int:
     """Rank candidate labels for signal files with a zero-shot checkpoint; print them, optionally write JSON."""
     from .checkpoint import resolve_model_path
     from .demo import has_zero_shot_head, load_quietly, zero_shot_pipeline
-    from .io_readers import iter_signal_files, read_signal_file
+    from .io_readers import read_signal_file
     from .zero_shot.engine import check_candidate_labels, label_sentences
 
     if args.labels is None:
@@ -116,11 +125,7 @@ def run_zero_shot(args: argparse.Namespace) -> int:
     json_out = Path(args.json) if args.json else None
     if json_out is not None and json_out.suffix.lower() != ".json":
         raise ValueError(f"--json {json_out}: the output must end in .json.")
-    rates = _rates_flag(args.sampling_rate)
-    files = iter_signal_files(args.inputs)
-    if rates is None and any(file.suffix.lower() == ".npy" for file in files):  # fail before loading the model
-        first = next(file for file in files if file.suffix.lower() == ".npy")
-        raise ValueError(f"{first}: a .npy file carries no sampling rate; pass --sampling-rate HZ.")
+    rates, files = _input_files(args)
     model_path = resolve_model_path(args.model)
     model, extractor = load_quietly(model_path)
     if not has_zero_shot_head(model):

@@ -47,6 +47,8 @@ from typing import Any
 
 import yaml
 
+from .evaluation.benchmark import METHOD_LABELS
+
 __all__ = [
     "CARD_NAME",
     "LOSS_CURVE_NAME",
@@ -93,13 +95,6 @@ BENCHMARK_HINT = (
 
 # Column order of the card's table (the brief's order: the model, its random twin, then the baselines).
 CARD_METHODS = ("normwear", "random_init", "statistical", "minirocket", "raw_linear")
-METHOD_LABELS = {
-    "normwear": "NormWear (this model)",
-    "random_init": "NormWear, random init",
-    "statistical": "16 statistics / channel",
-    "minirocket": "MiniRocket",
-    "raw_linear": "raw signal, linear",
-}
 LOWER_IS_BETTER = frozenset({"mae"})
 BOUNDED_METRICS = frozenset({"auroc", "accuracy", "f1", "relative_accuracy"})  # in [0, 1]: a mean means something
 METRIC_TYPES = {
