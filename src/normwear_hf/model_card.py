@@ -38,6 +38,7 @@ import os
 import re
 import shlex
 import shutil
+import statistics
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -832,7 +833,25 @@ def _zero_shot_section(zero_shot: Mapping[str, Any] | None) -> str:
     undefined = [task["task"] for task in tasks if not _is_number(task["auroc"])]
     if undefined:
         lines += ["", f"AUROC undefined (one class only in the test views): {', '.join(map(str, undefined))}."]
+    lines += _seed_spread(zero_shot.get("seed_runs") or [])
     return "\n".join(lines).strip()
+
+
+def _seed_spread(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A sentence on how much the held-out macro AUROC moves with the training seed (``seed_runs`` entries:
+    ``{"seed", "macro_auroc", "clap_macro_auroc"}``); nothing for fewer than two runs."""
+    scores = [float(run["macro_auroc"]) for run in runs if _is_number(run.get("macro_auroc"))]
+    if len(scores) < 2:
+        return []
+    clap = [float(run["clap_macro_auroc"]) for run in runs if _is_number(run.get("clap_macro_auroc"))]
+    listed = ", ".join(f"{score:.3f}" for score in scores)
+    text = (
+        f"Across {len(scores)} training seeds (this checkpoint is one of them) the held-out macro AUROC is "
+        f"{statistics.mean(scores):.3f} +- {statistics.stdev(scores):.3f} ({listed})"
+    )
+    if len(clap) >= 2:
+        text += f"; the CLAP-style baseline {statistics.mean(clap):.3f} +- {statistics.stdev(clap):.3f}"
+    return ["", text + "."]
 
 
 def _benchmark_limitation(results: Mapping[str, Any], comparison: RandomInitComparison) -> str:
