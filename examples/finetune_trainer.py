@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from pathlib import Path
 
 import numpy as np
 from datasets import Dataset
@@ -93,6 +94,8 @@ def main() -> None:
     metrics = trainer.evaluate(test)
     trainer.save_model(output_dir)
     extractor.save_pretrained(output_dir)
+    # Trainer also pickles its TrainingArguments (training_args.bin); the folder keeps safetensors + JSON only
+    Path(output_dir, "training_args.bin").unlink(missing_ok=True)
     print(json.dumps({"task": task.name, "split": task.split, **metrics}, indent=2))
     print(f"saved to {output_dir}")
 
