@@ -327,6 +327,22 @@ def run_pass_through(name: str, options: list[str]) -> int:
     return importlib.import_module(module).main(options)
 
 
+def add_signal_options(command: argparse.ArgumentParser, model_help: str) -> None:
+    """--model, --sampling-rate and --channel-types: shared by the commands that read signal files."""
+    command.add_argument("--model", default="normwear", help=model_help)
+    command.add_argument(
+        "--sampling-rate",
+        metavar="HZ",
+        help="sampling rate in Hz: one, or one per channel comma separated (overrides the file's; needed for .npy)",
+    )
+    command.add_argument(
+        "--channel-types",
+        metavar="TYPES",
+        help="channel types, one per channel comma separated, e.g. ecg,ppg (overrides the file's and the guesses "
+        "from channel names)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="normwear-hf", description="NormWear foundation model for wearable physiological signals."
@@ -365,18 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output: OUT.npy (an [N, ...] array, with OUT.npy.files.txt listing the file of each row) or "
         "OUT.parquet (one row per file: file, embedding)",
     )
-    embed_command.add_argument("--model", default="normwear", help=model_help)
-    embed_command.add_argument(
-        "--sampling-rate",
-        metavar="HZ",
-        help="sampling rate in Hz: one, or one per channel comma separated (overrides the file's; needed for .npy)",
-    )
-    embed_command.add_argument(
-        "--channel-types",
-        metavar="TYPES",
-        help="channel types, one per channel comma separated, e.g. ecg,ppg (overrides the file's and the guesses "
-        "from channel names)",
-    )
+    add_signal_options(embed_command, model_help)
     embed_command.add_argument(
         "--pooling",
         choices=POOLINGS,
@@ -419,17 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--question",
         help="the task question, e.g. 'What activity is the person doing?' (default: the model's default question)",
     )
-    zero_shot.add_argument("--model", default="normwear", help=model_help)
-    zero_shot.add_argument(
-        "--sampling-rate",
-        metavar="HZ",
-        help="sampling rate in Hz: one, or one per channel comma separated (overrides the file's; needed for .npy)",
-    )
-    zero_shot.add_argument(
-        "--channel-types",
-        metavar="TYPES",
-        help="channel types, one per channel comma separated, e.g. acc or ecg,ppg (overrides the file's)",
-    )
+    add_signal_options(zero_shot, model_help)
     zero_shot.add_argument("--json", metavar="OUT.json", help="also write the rankings to this JSON file")
     zero_shot.set_defaults(handler=run_zero_shot)
 
