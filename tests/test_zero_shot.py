@@ -255,3 +255,23 @@ def test_pipeline_refuses_a_model_without_aggregator(tmp_path, encoder):
         ZeroShotPhysioClassificationPipeline(
             model=backbone, feature_extractor=NormWearFeatureExtractor(), text_encoder=encoder
         )
+
+
+def test_task_cache_trains_on_the_classes_present_and_needs_two(caplog):
+    task = HELD_IN_TASKS["activity"]
+    rows = [row for row in generate_examples(40, seed=77) if "acc" in row["channel_types"]]
+    views = [view for view in synthetic_views(rows, ["activity"])["activity"] if view[1] != "run"]
+    model = tiny_zero_shot()
+    args = ZeroShotArguments(model="", progress=False)
+    cache = task_cache(task, views, model.normwear, NormWearFeatureExtractor(), args, "test")
+    assert cache.task.classes == ["rest", "walk"] and "left out of training" in caplog.text
+    assert sorted(set(cache.labels.tolist())) == [0, 1] and len(cache.tokens.hidden) == len(views)
+    with pytest.raises(ValueError, match="needs two classes"):
+        task_cache(
+            task,
+            [view for view in views if view[1] == "rest"],
+            model.normwear,
+            NormWearFeatureExtractor(),
+            args,
+            "test",
+        )

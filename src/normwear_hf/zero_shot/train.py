@@ -16,6 +16,7 @@ Writes the MSiTF model folder (backbone + aggregator + feature extractor) and ``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -257,11 +258,15 @@ def task_cache(
     tokens = WindowTokens(
         [tokens.hidden[i] for i in keep], [tokens.mask[i] for i in keep], np.arange(len(keep), dtype=np.int64)
     )
+    present = {key for _, key in views}
+    missing = [key for key in task.classes if key not in present]
+    if len(present) < 2:
+        raise ValueError(f"Task {task.name!r} has training views of {sorted(present)} only; it needs two classes.")
+    if missing:  # e.g. no EEG without the real sources: train on the classes there are
+        logger.warning("task %s: no training views of %s; those classes are left out of training", task.name, missing)
+        task = dataclasses.replace(task, phrases={key: task.phrases[key] for key in task.classes if key in present})
     labels = np.asarray([task.classes.index(key) for _, key in views])
     by_class = [np.flatnonzero(labels == k) for k in range(len(task.classes))]
-    missing = [task.classes[k] for k, members in enumerate(by_class) if len(members) == 0]
-    if missing:
-        raise ValueError(f"Task {task.name!r} has no training views of class(es) {missing}; generate more data.")
     return TaskCache(task, tokens, labels, by_class)
 
 
@@ -293,7 +298,7 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
         name: task_cache(HELD_IN_TASKS[name], views, base.normwear, extractor, args, f"{name} tokens")
         for name, views in train_views.items()
     }
-    banks = {name: PromptBank(HELD_IN_TASKS[name], encoder) for name in caches}
+    banks = {name: PromptBank(cache.task, encoder) for name, cache in caches.items()}
 
     def evaluation_tokens(views: Mapping[str, Sequence[View]]) -> dict[str, WindowTokens]:
         return {
@@ -352,7 +357,12 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
         logger.info("%s: held-out macro AUROC %.3f", aggregator, entry["held_out_macro_auroc"])
     results.update(summary_table(results))
     results["wall_time_s"] = time.perf_counter() - started
-    save_outputs(results, models, extractor, Path(args.output_dir))
+    from accelerate import PartialState
+
+    state = PartialState(cpu=not torch.cuda.is_available())
+    if state.is_main_process:  # every process trained the same synchronised weights: one writes them
+        save_outputs(results, models, extractor, Path(args.output_dir))
+    state.wait_for_everyone()
     return results
 
 
