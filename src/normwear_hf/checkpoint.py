@@ -8,9 +8,11 @@ inside the package (:data:`DEFAULT_CHECKPOINT`, a Hub-layout folder: ``config.js
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 DEFAULT_MODEL_NAME = "normwear"
@@ -152,6 +154,26 @@ def _load(folder: Path):
     else:
         extractor = NormWearFeatureExtractor()
     return model, extractor
+
+
+@contextlib.contextmanager
+def no_progress_bars() -> Iterator[None]:
+    """Silence transformers' per-tensor loading bars (CLI output stays one clean line per error)."""
+    from transformers.utils import logging as transformers_logging
+
+    enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            transformers_logging.enable_progress_bar()
+
+
+def load_quietly(name_or_path: str | os.PathLike | None, backbone: bool = False):
+    """:func:`load_model_and_extractor` without transformers' progress bars."""
+    with no_progress_bars():
+        return load_model_and_extractor(name_or_path, backbone=backbone)
 
 
 def load_model_and_extractor(name_or_path: str | os.PathLike | None = DEFAULT_MODEL_NAME, backbone: bool = False):

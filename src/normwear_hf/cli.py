@@ -59,7 +59,7 @@ def run_embed(args: argparse.Namespace) -> int:
     """Embed signal files with a model; write the embeddings as .npy (+ a list of files) or Parquet."""
     from tqdm.auto import tqdm
 
-    from .checkpoint import resolve_model_path
+    from .checkpoint import load_quietly, resolve_model_path
     from .inference import embed
     from .io_readers import read_signal_file
 
@@ -70,7 +70,7 @@ def run_embed(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}.")
     rates, files = _input_files(args)
     model_path = resolve_model_path(args.model)
-    model, extractor = _load_quietly(model_path, backbone=True)
+    model, extractor = load_quietly(model_path, backbone=True)
     dtype = torch.bfloat16 if args.bf16 else None
     start = time.perf_counter()
     rows, seconds = [], 0.0
@@ -105,10 +105,10 @@ def run_embed(args: argparse.Namespace) -> int:
 
 def run_zero_shot(args: argparse.Namespace) -> int:
     """Rank candidate labels for signal files with a zero-shot checkpoint; print them, optionally write JSON."""
-    from .checkpoint import resolve_model_path
-    from .demo import has_zero_shot_head, load_quietly, zero_shot_pipeline
+    from .checkpoint import load_quietly, resolve_model_path
+    from .demo import zero_shot_pipeline
     from .io_readers import read_signal_file
-    from .zero_shot.engine import check_candidate_labels, label_sentences
+    from .zero_shot.engine import check_candidate_labels, has_zero_shot_head, label_sentences
 
     if args.labels is None:
         raise ValueError(
@@ -214,21 +214,6 @@ def _write_embeddings(out: Path, rows: list, pooling: str) -> str:
     return f"{len(rows)} rows x {rows[0][2].shape} embeddings"
 
 
-def _load_quietly(name_or_path, backbone: bool = False):
-    """load_model_and_extractor without transformers' per-tensor progress bar (one clean line per error)."""
-    from transformers.utils import logging as transformers_logging
-
-    from .checkpoint import load_model_and_extractor
-
-    enabled = transformers_logging.is_progress_bar_enabled()
-    transformers_logging.disable_progress_bar()
-    try:
-        return load_model_and_extractor(name_or_path, backbone=backbone)
-    finally:
-        if enabled:
-            transformers_logging.enable_progress_bar()
-
-
 def _file_size(size: int) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
@@ -239,11 +224,11 @@ def _file_size(size: int) -> str:
 
 def run_info(args: argparse.Namespace) -> int:
     """Say what a model is: where, which architecture and size, parameters, weights, model card."""
-    from .checkpoint import CARD_NAME, WEIGHTS_NAMES, resolve_model_path
+    from .checkpoint import CARD_NAME, WEIGHTS_NAMES, load_quietly, resolve_model_path
     from .configuration_normwear import NORMWEAR_PRESETS, NormWearConfig
 
     path = Path(resolve_model_path(args.model))
-    model, extractor = _load_quietly(path)
+    model, extractor = load_quietly(path)
     config = model.config
     sizes = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "patch_size")
     preset = next(

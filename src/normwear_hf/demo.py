@@ -26,7 +26,9 @@ import numpy as np
 import torch
 
 from . import __version__
+from .checkpoint import load_quietly, no_progress_bars
 from .samples import SampleRecording, load_sample_recordings
+from .zero_shot.engine import has_zero_shot_head
 
 PICTURE_NAME = "normwear_demo.png"
 PICTURE_RECORDING = "running"
@@ -91,31 +93,6 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def load_quietly(name_or_path: str | None):
-    """``checkpoint.load_model_and_extractor`` without transformers' per-tensor progress bar."""
-    from .checkpoint import load_model_and_extractor
-
-    with _no_progress_bars():
-        return load_model_and_extractor(name_or_path)
-
-
-@contextlib.contextmanager
-def _no_progress_bars():
-    from transformers.utils import logging as transformers_logging
-
-    enabled = transformers_logging.is_progress_bar_enabled()
-    transformers_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled:
-            transformers_logging.enable_progress_bar()
-
-
-def has_zero_shot_head(model: torch.nn.Module) -> bool:
-    return getattr(model.config, "zero_shot_aggregator", None) is not None and hasattr(model, "aggregator")
-
-
 def zero_shot_pipeline(model, extractor, text_encoder=None):
     """``pipeline("zero-shot-physio-classification")`` around an already loaded model (no progress bars)."""
     from transformers import pipeline
@@ -124,7 +101,7 @@ def zero_shot_pipeline(model, extractor, text_encoder=None):
 
     register_pipeline()
     kwargs = {} if text_encoder is None else {"text_encoder": text_encoder}
-    with _no_progress_bars():
+    with no_progress_bars():
         return pipeline(TASK_NAME, model=model, feature_extractor=extractor, **kwargs)
 
 

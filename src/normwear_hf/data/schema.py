@@ -108,6 +108,14 @@ def validate_example(example: Mapping[str, Any]) -> None:
             raise ValueError(f"{where}: numeric label {entry['name']!r} is {entry['value']!r}; it must be finite.")
 
 
+def extractor_inputs(
+    rows: Sequence[Mapping[str, Any]], dtype: type = np.float64
+) -> tuple[list[list[np.ndarray]], list[list[float]], list[list[str]]]:
+    """Schema rows -> the (signals, per-channel rates, channel types) lists the feature extractor takes."""
+    signals = [[np.asarray(channel, dtype=dtype) for channel in row["signals"]] for row in rows]
+    return signals, [list(row["sampling_rate"]) for row in rows], [list(row["channel_types"]) for row in rows]
+
+
 def window_example(
     example: Mapping[str, Any],
     window_s: float = 6.0,

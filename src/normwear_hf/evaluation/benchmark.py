@@ -185,9 +185,9 @@ def main_score(evaluation: dict[str, Any]) -> tuple[float, float, float] | None:
 def recorded_zero_shot(model: str | None) -> dict[str, Any] | None:
     """The held-out zero-shot results written beside a zero-shot model by examples/train_zero_shot.py (MSiTF vs
     the CLAP-style baseline trained on the same data), or ``None`` for a model without them."""
-    from ..checkpoint import DEFAULT_CHECKPOINT
+    from ..checkpoint import resolve_model_path
 
-    path = Path(model if model not in (None, "", "default") else DEFAULT_CHECKPOINT) / "zero_shot_results.json"
+    path = Path(resolve_model_path(model or None)) / "zero_shot_results.json"
     if not path.is_file():
         return None
     recorded = json.loads(path.read_text())
@@ -196,22 +196,10 @@ def recorded_zero_shot(model: str | None) -> dict[str, Any] | None:
 
 
 def zero_shot_markdown(zero_shot: dict[str, Any]) -> list[str]:
-    clap = zero_shot.get("clap_macro_auroc")
-    lines = [
-        "",
-        f"Zero-shot on held-out tasks (recorded when the aggregator was trained: {zero_shot['source']}):",
-        "",
-        "| held-out task | classes | n | NormWear zero-shot AUROC | CLAP-style baseline AUROC | chance |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for row in zero_shot["held_out_tasks"]:
-        lines.append(
-            f"| {row['task']} | {row['num_classes']} | {row['n']} | {row['auroc']:.3f} | "
-            f"{row['clap_baseline_auroc']:.3f} | 0.500 |"
-        )
-    clap_cell = "n/a" if clap is None else f"{clap:.3f}"
-    lines.append(f"| **macro** | | | **{zero_shot['macro_auroc']:.3f}** | {clap_cell} | 0.500 |")
-    return lines
+    from ..zero_shot.evaluate import held_out_table
+
+    source = f"Zero-shot on held-out tasks (recorded when the aggregator was trained: {zero_shot['source']}):"
+    return ["", source, "", *held_out_table(zero_shot)]
 
 
 def to_markdown(results: dict[str, Any]) -> str:

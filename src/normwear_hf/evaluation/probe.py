@@ -48,6 +48,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data.converters.common import subject_split
+from ..data.schema import extractor_inputs
 from ..inference import embed
 from .metrics import load_metric
 from .metrics.accuracy import accuracy_score
@@ -159,14 +160,15 @@ def extract_embeddings(
     with tqdm(total=len(rows), desc="embedding rows", unit="row", disable=not progress) as bar:
         for start in range(0, len(rows), batch_size):
             batch = [rows[index] for index in range(start, min(start + batch_size, len(rows)))]
+            signals, rates, types = extractor_inputs(batch, dtype=np.float32)
             chunks.append(
                 embed(
-                    [[np.asarray(channel, dtype=np.float32) for channel in row["signals"]] for row in batch],
-                    sampling_rate=[list(row["sampling_rate"]) for row in batch],
+                    signals,
+                    sampling_rate=rates,
                     model=model,
                     feature_extractor=feature_extractor,
                     pooling=pooling,
-                    channel_types=[list(row["channel_types"]) for row in batch],
+                    channel_types=types,
                     batch_size=batch_size,
                     dtype=dtype,
                     progress=False,

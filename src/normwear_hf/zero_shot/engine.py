@@ -1,7 +1,7 @@
 """Shared zero-shot mechanics: backbone tokens of recordings, window -> recording logits, label checks.
 
-Training caches the frozen backbone's tokens once (the aggregator is all that learns), evaluation and the
-pipeline go through :func:`recording_logits`, so the three see the same numbers for the same input.
+Training and evaluation cache the frozen backbone's tokens once (the aggregator is all that learns) and score
+them with the model's own ``aggregate`` / ``similarity_logits``, as its ``forward`` (the pipeline's path) does.
 """
 
 from __future__ import annotations
@@ -14,9 +14,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..data.schema import extractor_inputs
 from ..feature_extraction_normwear import NormWearFeatureExtractor
 from ..modeling_normwear import NormWearModel
 from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
+
+
+def has_zero_shot_head(model: torch.nn.Module) -> bool:
+    """Whether ``model`` is a zero-shot model (configured aggregator and its weights)."""
+    return getattr(model.config, "zero_shot_aggregator", None) is not None and hasattr(model, "aggregator")
 
 
 def check_candidate_labels(candidate_labels: Any) -> list[str]:
@@ -60,12 +66,6 @@ class WindowTokens:
     recording: np.ndarray
 
 
-def rows_to_inputs(rows: Sequence[Mapping[str, Any]]) -> tuple[list, list, list]:
-    """Schema rows -> (signals, rates, channel types) lists for the feature extractor."""
-    signals = [[np.asarray(channel, dtype=np.float64) for channel in row["signals"]] for row in rows]
-    return signals, [list(row["sampling_rate"]) for row in rows], [list(row["channel_types"]) for row in rows]
-
-
 @torch.no_grad()
 def backbone_tokens(
     backbone: NormWearModel,
@@ -80,7 +80,7 @@ def backbone_tokens(
     hidden, mask, recording = [], [], []
     for start in tqdm(range(0, len(rows), batch_size), desc=desc, unit="batch", disable=not progress):
         chunk = rows[start : start + batch_size]
-        signals, rates, types = rows_to_inputs(chunk)
+        signals, rates, types = extractor_inputs(chunk)
         features = extractor(signals, sampling_rate=rates, channel_types=types, long_input="split", return_tensors="pt")
         outputs = backbone(
             features["input_values"].to(device),
@@ -138,15 +138,11 @@ def average_by_recording(window_values: torch.Tensor, recording: np.ndarray, cou
 
 def recording_logits(
     model: NormWearForZeroShotClassification,
-    extractor: NormWearFeatureExtractor,
-    rows: Sequence[Mapping[str, Any]],
+    tokens: WindowTokens,
+    recordings: int,
     question_embeds: torch.Tensor,
     text_embeds: torch.Tensor,
-    tokens: WindowTokens | None = None,
-    progress: bool = False,
 ) -> torch.Tensor:
-    """Logits ``[recordings, labels]``: window logits averaged over each recording's windows."""
-    if tokens is None:
-        tokens = backbone_tokens(model.normwear, extractor, rows, progress=progress)
+    """Logits ``[recordings, labels]`` of cached windows: window logits averaged over each recording's windows."""
     logits = window_logits(model, tokens, question_embeds, text_embeds)
-    return average_by_recording(logits, tokens.recording, len(rows))
+    return average_by_recording(logits, tokens.recording, recordings)

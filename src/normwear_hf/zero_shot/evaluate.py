@@ -11,9 +11,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
-from ..feature_extraction_normwear import NormWearFeatureExtractor
 from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
-from .engine import WindowTokens, backbone_tokens, label_sentences, recording_logits
+from .engine import WindowTokens, label_sentences, recording_logits
 from .prompts import DEFAULT_HYPOTHESIS_TEMPLATE, PromptTask
 from .text_encoder import SentenceEncoder
 from .views import View
@@ -39,16 +38,14 @@ def canonical_prompts(task: PromptTask, encoder: SentenceEncoder) -> tuple[torch
 
 def task_logits(
     model: NormWearForZeroShotClassification,
-    extractor: NormWearFeatureExtractor,
     encoder: SentenceEncoder,
     task: PromptTask,
     views: Sequence[View],
-    tokens: WindowTokens | None = None,
+    tokens: WindowTokens,
 ) -> tuple[torch.Tensor, np.ndarray]:
     """Uncalibrated logits ``[views, classes]`` with the canonical prompts, and the class index of each view."""
     question, text = canonical_prompts(task, encoder)
-    rows = [row for row, _ in views]
-    logits = recording_logits(model, extractor, rows, question, text, tokens=tokens)
+    logits = recording_logits(model, tokens, len(views), question, text)
     targets = np.asarray([task.classes.index(key) for _, key in views])
     return logits, targets
 
@@ -64,6 +61,24 @@ def score_task(logits: torch.Tensor, targets: np.ndarray, temperature: float) ->
         "mean_max_score": float(probabilities.max(axis=1).mean()) if len(targets) else float("nan"),
         "nll": float(F.cross_entropy(logits / temperature, torch.as_tensor(targets)).item()) if len(targets) else 0.0,
     }
+
+
+def held_out_table(summary: Mapping[str, Any]) -> list[str]:
+    """Markdown rows of the held-out zero-shot table (this model vs the CLAP-style baseline vs chance) from the
+    flat summary in ``zero_shot_results.json`` (``held_out_tasks``, ``macro_auroc``, ``clap_macro_auroc``)."""
+    lines = [
+        "| held-out task | classes | n | NormWear zero-shot AUROC | CLAP-style baseline AUROC | chance |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in summary["held_out_tasks"]:
+        lines.append(
+            f"| {row['task']} | {row['num_classes']} | {row['n']} | {row['auroc']:.3f} | "
+            f"{row['clap_baseline_auroc']:.3f} | 0.500 |"
+        )
+    clap = summary.get("clap_macro_auroc")
+    clap_cell = "n/a" if clap is None else f"{clap:.3f}"
+    lines.append(f"| **macro** | | | **{summary['macro_auroc']:.3f}** | {clap_cell} | 0.500 |")
+    return lines
 
 
 def fit_temperature(logits: Sequence[torch.Tensor], targets: Sequence[np.ndarray]) -> float:
@@ -85,24 +100,3 @@ def fit_temperature(logits: Sequence[torch.Tensor], targets: Sequence[np.ndarray
     best = min(grid, key=nll)
     fine = np.linspace(best - 0.05, best + 0.05, 41)
     return float(math.exp(min(fine, key=nll)))
-
-
-def evaluate_tasks(
-    model: NormWearForZeroShotClassification,
-    extractor: NormWearFeatureExtractor,
-    encoder: SentenceEncoder,
-    tasks: Mapping[str, PromptTask],
-    views: Mapping[str, Sequence[View]],
-    temperature: float,
-    progress: bool = False,
-) -> dict[str, dict[str, Any]]:
-    """Zero-shot metrics of every task that has views."""
-    results = {}
-    for name, task in tasks.items():
-        if not views.get(name):
-            continue
-        rows = [row for row, _ in views[name]]
-        tokens = backbone_tokens(model.normwear, extractor, rows, progress=progress, desc=f"{name} tokens")
-        logits, targets = task_logits(model, extractor, encoder, task, views[name], tokens)
-        results[name] = score_task(logits, targets, temperature) | {"description": task.description}
-    return results

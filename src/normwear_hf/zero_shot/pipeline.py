@@ -23,7 +23,7 @@ import torch
 from transformers import Pipeline
 
 from ..feature_extraction_normwear import NormWearFeatureExtractor
-from .engine import average_by_recording, check_candidate_labels, label_sentences
+from .engine import check_candidate_labels, has_zero_shot_head, label_sentences
 from .prompts import DEFAULT_HYPOTHESIS_TEMPLATE
 from .text_encoder import SentenceEncoder
 
@@ -40,7 +40,7 @@ class ZeroShotPhysioClassificationPipeline(Pipeline):
 
     def __init__(self, *args: Any, text_encoder: SentenceEncoder | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if getattr(self.model.config, "zero_shot_aggregator", None) is None or not hasattr(self.model, "aggregator"):
+        if not has_zero_shot_head(self.model):
             raise ValueError(
                 f"{type(self.model).__name__} has no zero-shot aggregator; load a folder trained with "
                 "examples/train_zero_shot.py (e.g. normwear_hf.DEFAULT_CHECKPOINT)."
@@ -121,9 +121,8 @@ class ZeroShotPhysioClassificationPipeline(Pipeline):
     def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
         labels = model_inputs.pop("candidate_labels")
         outputs = self.model(**model_inputs, return_dict=True)
-        windows = outputs.logits.shape[0]
-        logits = average_by_recording(outputs.logits.float(), np.zeros(windows, dtype=np.int64), 1)
-        return {"logits": logits, "candidate_labels": labels}
+        # every window belongs to this one recording: its logits are the windows' mean
+        return {"logits": outputs.logits.float().mean(dim=0, keepdim=True), "candidate_labels": labels}
 
     def postprocess(self, model_outputs: dict[str, Any]) -> list[dict[str, Any]]:
         labels = model_outputs["candidate_labels"]

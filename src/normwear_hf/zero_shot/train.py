@@ -37,7 +37,7 @@ from ..configuration_normwear import ZERO_SHOT_AGGREGATORS
 from ..feature_extraction_normwear import NormWearFeatureExtractor
 from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
 from .engine import WindowTokens, backbone_tokens, pad_windows
-from .evaluate import fit_temperature, score_task, task_logits
+from .evaluate import fit_temperature, held_out_table, score_task, task_logits
 from .prompts import GENERIC_TEMPLATES, HELD_IN_TASKS, HELD_OUT_TASKS, PromptTask, check_disjoint
 from .text_encoder import DEFAULT_TEXT_ENCODER, SentenceEncoder
 from .views import (
@@ -332,9 +332,7 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
         history = train_aggregator(model, caches, banks, args)
 
         def logits_of(model, tasks, views, tokens):
-            return {
-                name: task_logits(model, extractor, encoder, tasks[name], views[name], tokens[name]) for name in views
-            }
+            return {name: task_logits(model, encoder, tasks[name], views[name], tokens[name]) for name in views}
 
         validation = logits_of(model, HELD_IN_TASKS, validation_views, validation_tokens)
         temperature = fit_temperature([v[0] for v in validation.values()], [v[1] for v in validation.values()])
@@ -409,20 +407,7 @@ def save_outputs(
 
 
 def results_markdown(results: Mapping[str, Any]) -> str:
-    lines = [
-        "| held-out task | classes | n | MSiTF AUROC | CLAP-style AUROC | chance |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for row in results["held_out_tasks"]:
-        lines.append(
-            f"| {row['task']} | {row['num_classes']} | {row['n']} | {row['auroc']:.3f} | "
-            f"{row['clap_baseline_auroc']:.3f} | 0.500 |"
-        )
-    clap = results.get("clap_macro_auroc")
-    lines.append(
-        f"| **macro** | | | **{results['macro_auroc']:.3f}** | {clap if clap is None else f'{clap:.3f}'} | 0.500 |"
-    )
-    return "\n".join(lines) + "\n"
+    return "\n".join(held_out_table(results)) + "\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
