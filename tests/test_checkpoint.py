@@ -2,15 +2,13 @@
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from conftest import tiny_config
-from test_hub_integration import REMOTE_SCRIPT, _sample_signals
+from test_hub_integration import _sample_signals, run_without_package
 
 import normwear_hf
 from normwear_hf import (
@@ -139,26 +137,6 @@ def test_load_model_and_extractor(tmp_path):
     assert plain_extractor.to_dict() == NormWearFeatureExtractor().to_dict()
 
 
-def _run_without_package(folder: Path, tmp_path: Path) -> tuple[str, np.ndarray]:
-    """REMOTE_SCRIPT of test_hub_integration in a fresh process in which ``import normwear_hf`` fails."""
-    signals_path, out_path = tmp_path / "signals.npy", tmp_path / "remote_out.npy"
-    np.save(signals_path, _sample_signals())
-    script = tmp_path / "load_remote.py"
-    script.write_text(REMOTE_SCRIPT)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"), "PYTHONPATH": ""}
-    result = subprocess.run(
-        [sys.executable, str(script), str(folder), str(signals_path), str(out_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "normwear_hf" not in result.stdout.split("[", 1)[1]  # only the copied remote modules were loaded
-    return result.stdout, np.load(out_path)
-
-
 def test_export_is_self_contained_and_reproduces_outputs(tmp_path):
     source = tmp_path / "run"
     extractor = NormWearFeatureExtractor(max_gap_seconds=2.0)
@@ -198,7 +176,7 @@ def test_export_is_self_contained_and_reproduces_outputs(tmp_path):
     assert preprocessor["auto_map"]["AutoFeatureExtractor"].endswith("NormWearFeatureExtractor")
 
     # a fresh process that cannot import normwear_hf: AutoModel gives the backbone, outputs are identical
-    stdout, remote = _run_without_package(out, tmp_path)
+    stdout, remote = run_without_package(out, tmp_path)
     assert stdout.startswith("NormWearModel NormWearFeatureExtractor")
     features = extractor(_sample_signals(), sampling_rate=100.0, return_tensors="pt")
     with torch.no_grad():

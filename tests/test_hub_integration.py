@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,20 +96,15 @@ REMOTE_SCRIPT = textwrap.dedent(
 )
 
 
-def test_remote_code_loads_in_fresh_process_without_package(saved_folder, tmp_path):
-    folder, model, extractor = saved_folder
-    signals = _sample_signals()
-    np.save(tmp_path / "signals.npy", signals)
+def run_without_package(folder: Path, tmp_path: Path) -> tuple[str, np.ndarray]:
+    """REMOTE_SCRIPT on ``folder`` in a fresh process in which ``import normwear_hf`` fails."""
+    signals_path, out_path = tmp_path / "signals.npy", tmp_path / "remote_out.npy"
+    np.save(signals_path, _sample_signals())
     script = tmp_path / "load_remote.py"
     script.write_text(REMOTE_SCRIPT)
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "HF_MODULES_CACHE": str(tmp_path / "modules"),
-        "PYTHONPATH": "",
-    }
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"), "PYTHONPATH": ""}
     result = subprocess.run(
-        [sys.executable, str(script), str(folder), str(tmp_path / "signals.npy"), str(tmp_path / "out.npy")],
+        [sys.executable, str(script), str(folder), str(signals_path), str(out_path)],
         capture_output=True,
         text=True,
         env=env,
@@ -116,12 +112,19 @@ def test_remote_code_loads_in_fresh_process_without_package(saved_folder, tmp_pa
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "NormWearModel NormWearFeatureExtractor" in result.stdout
     assert "normwear_hf" not in result.stdout.split("[", 1)[1]  # only the copied remote modules were loaded
+    return result.stdout, np.load(out_path)
+
+
+def test_remote_code_loads_in_fresh_process_without_package(saved_folder, tmp_path):
+    folder, model, extractor = saved_folder
+    signals = _sample_signals()
+    stdout, remote = run_without_package(folder, tmp_path)
+    assert "NormWearModel NormWearFeatureExtractor" in stdout
     features = extractor(signals, sampling_rate=100.0, return_tensors="pt")
     with torch.no_grad():
         expected = model(**features).last_hidden_state.numpy()
-    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
+    np.testing.assert_array_equal(remote, expected)
 
 
 def test_corrupted_weights_give_clear_error(saved_folder):
