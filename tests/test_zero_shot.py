@@ -15,9 +15,23 @@ from normwear_hf.data.synthetic import generate_examples
 from normwear_hf.modeling_normwear_zero_shot import masked_softmax, token_recency
 from normwear_hf.zero_shot.engine import check_candidate_labels, label_sentences
 from normwear_hf.zero_shot.evaluate import fit_temperature, zero_shot_auroc
-from normwear_hf.zero_shot.prompts import HELD_IN_TASKS, HELD_OUT_TASKS, PromptTask, check_disjoint
+from normwear_hf.zero_shot.prompts import (
+    HELD_IN_TASKS,
+    HELD_OUT_TASKS,
+    TRANSFER_CHECK_TASKS,
+    PromptTask,
+    check_disjoint,
+)
 from normwear_hf.zero_shot.text_encoder import SentenceEncoder, resolve_text_encoder
-from normwear_hf.zero_shot.train import PromptBank, ZeroShotArguments, task_cache, train_aggregator
+from normwear_hf.zero_shot.train import (
+    PromptBank,
+    ZeroShotArguments,
+    add_wrong_answers,
+    drop_tokens,
+    run_zero_shot_training,
+    task_cache,
+    train_aggregator,
+)
 from normwear_hf.zero_shot.views import synthetic_views
 
 
@@ -275,3 +289,39 @@ def test_task_cache_trains_on_the_classes_present_and_needs_two(caplog):
             args,
             "test",
         )
+
+
+def test_transfer_checks_are_trained_concepts_on_untrained_sensors():
+    names = set(TRANSFER_CHECK_TASKS)
+    assert not names & set(HELD_IN_TASKS) and not names & set(HELD_OUT_TASKS)
+    rows = generate_examples(12, seed=5)
+    views = synthetic_views(rows, ["signal_quality", *TRANSFER_CHECK_TASKS])
+    for name, sensor in (("signal_quality", "ecg"), ("signal_quality_ppg", "ppg"), ("signal_quality_resp", "resp")):
+        assert views[name] and all(row["channel_types"] == [sensor] for row, _ in views[name])
+    by_recording = {row["recording_id"]: key for row, key in views["signal_quality"]}
+    assert all(by_recording.get(row["recording_id"], key) == key for row, key in views["signal_quality_ppg"])
+    assert TRANSFER_CHECK_TASKS["signal_quality_ppg"].phrases == HELD_IN_TASKS["signal_quality"].phrases
+
+
+def test_token_dropout_keeps_cls_and_wrong_answers_keep_the_true_index():
+    generator = torch.Generator().manual_seed(0)
+    mask = torch.ones(4, 3, 50, dtype=torch.bool)
+    mask[0, 2] = False  # a padded channel stays padded
+    dropped = drop_tokens(mask, 0.5, generator)
+    assert dropped[1:, :, 0].all() and not dropped[0, 2].any()
+    assert 0.35 < dropped[1:, :, 1:].float().mean().item() < 0.65
+    assert torch.equal(drop_tokens(mask, 0.0, generator), mask)
+    text = torch.randn(4, 3, 8)
+    others = torch.randn(20, 8)
+    widened = add_wrong_answers(text, others, 5, generator)
+    assert widened.shape == (4, 8, 8) and torch.equal(widened[:, :3], text)
+    assert torch.equal(widened[0, 3:], widened[3, 3:])  # shared by the batch
+    assert add_wrong_answers(text, None, 5, generator) is text and add_wrong_answers(text, others, 0, generator) is text
+
+
+@pytest.mark.parametrize(
+    ("change", "message"), [({"token_dropout": 1.0}, "token_dropout"), ({"cross_task_negatives": -1}, "negatives")]
+)
+def test_training_arguments_are_checked_before_any_work(change, message):
+    with pytest.raises(ValueError, match=message):
+        run_zero_shot_training(ZeroShotArguments(model="does-not-exist", progress=False, **change))

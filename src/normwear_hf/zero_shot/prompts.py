@@ -8,6 +8,7 @@ i.e. what a user would type.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -237,6 +238,19 @@ HELD_OUT_TASKS: dict[str, PromptTask] = {
         ),
     )
 }
+
+
+TRANSFER_CHECK_TASKS: dict[str, PromptTask] = {
+    name: dataclasses.replace(
+        HELD_IN_TASKS["signal_quality"],
+        name=name,
+        description=f"clean / noisy from one {sensor} channel (training saw signal quality only from ECG), synthetic, "
+        "validation generator seed; chooses the training recipe so that no held-out task does",
+    )
+    for name, sensor in (("signal_quality_ppg", "PPG"), ("signal_quality_resp", "respiration"))
+}
+"""Transfer checks: a trained concept on a sensor it was never trained on, scored on validation data. They
+measure how well alignment carries over (what the held-out tasks test) without looking at a held-out task."""
 
 
 def check_disjoint(held_in: Sequence[str], held_out: Sequence[str]) -> None:

@@ -38,7 +38,14 @@ from ..feature_extraction_normwear import NormWearFeatureExtractor
 from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
 from .engine import WindowTokens, backbone_tokens, pad_windows
 from .evaluate import fit_temperature, held_out_table, score_task, task_logits
-from .prompts import GENERIC_TEMPLATES, HELD_IN_TASKS, HELD_OUT_TASKS, PromptTask, check_disjoint
+from .prompts import (
+    GENERIC_TEMPLATES,
+    HELD_IN_TASKS,
+    HELD_OUT_TASKS,
+    TRANSFER_CHECK_TASKS,
+    PromptTask,
+    check_disjoint,
+)
 from .text_encoder import DEFAULT_TEXT_ENCODER, SentenceEncoder
 from .views import (
     ECG5000_CLASSES,
@@ -73,6 +80,10 @@ class ZeroShotArguments:
     batch_size: int = 64
     learning_rate: float = 1e-3
     weight_decay: float = 0.01
+    cross_task_negatives: int = 0
+    """Label sentences of other tasks added as extra wrong answers each step (0: the task's classes only)."""
+    token_dropout: float = 0.0
+    """Fraction of patch tokens hidden from the aggregator each training step ([CLS] tokens always kept)."""
     aggregators: list[str] = field(default_factory=lambda: ["msitf", "mean_linear"])
     seed: int = 0
     progress: bool = True
@@ -81,8 +92,18 @@ class ZeroShotArguments:
 # ----------------------------------------------------------------------------------------------------------------
 # data
 # ----------------------------------------------------------------------------------------------------------------
-def build_views(args: ZeroShotArguments) -> tuple[dict[str, list[View]], dict[str, list[View]], dict[str, list[View]]]:
-    """Training, validation and held-out views by task name."""
+@dataclass
+class ViewSplits:
+    """Views by task name: training, validation (temperature), transfer checks (recipe choice) and held out."""
+
+    train: dict[str, list[View]]
+    validation: dict[str, list[View]]
+    transfer_check: dict[str, list[View]]
+    held_out: dict[str, list[View]]
+
+
+def build_views(args: ZeroShotArguments) -> ViewSplits:
+    """Training, validation, transfer-check and held-out views by task name."""
     from ..data.synthetic import generate_examples
 
     check_disjoint(list(HELD_IN_TASKS), list(HELD_OUT_TASKS))
@@ -93,7 +114,8 @@ def build_views(args: ZeroShotArguments) -> tuple[dict[str, list[View]], dict[st
         return synthetic_views(rows, tasks, seed=seed)
 
     train = synthetic(args.synthetic_count, TRAIN_SEED, synthetic_tasks)
-    validation = synthetic(args.validation_count, VALIDATION_SEED, synthetic_tasks)
+    validation = synthetic(args.validation_count, VALIDATION_SEED, synthetic_tasks + list(TRANSFER_CHECK_TASKS))
+    transfer_check = {name: validation.pop(name) for name in TRANSFER_CHECK_TASKS if name in validation}
     held_out = synthetic(args.held_out_count, HELD_OUT_SEED, SYNTHETIC_HELD_OUT)
     if args.real_per_type > 0:
         real = real_modality_views(args.real_sources, args.real_per_type, args.seed, HELD_IN_TASKS["modality"].classes)
@@ -107,7 +129,7 @@ def build_views(args: ZeroShotArguments) -> tuple[dict[str, list[View]], dict[st
         train["heartbeat_ecg5000"] = [ecg5000[i] for i in order[cut:]]
     held_out["basic_motions"] = task_views("basic_motions", "test", channel_type="acc")
     held_out["ecg200"] = task_views("ecg200", "test")
-    return train, validation, held_out
+    return ViewSplits(train, validation, transfer_check, held_out)
 
 
 def describe_views(views: Mapping[str, Sequence[View]]) -> dict[str, dict[str, int]]:
@@ -129,6 +151,7 @@ class PromptBank:
             )
             for phrases in task.phrases.values()
         ]
+        self.all_sentences = torch.cat([bank.reshape(-1, bank.shape[-1]) for bank in self.sentences])
 
     def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Random question ``[B, T]`` and, per row, one template with a random phrase per class ``[B, K, T]``."""
@@ -176,6 +199,26 @@ class TaskCache:
     by_class: list[np.ndarray]
 
 
+def add_wrong_answers(
+    text: torch.Tensor, others: torch.Tensor | None, count: int, generator: torch.Generator
+) -> torch.Tensor:
+    """Append ``count`` random sentences of other tasks to every row's candidates ``[B, K, T] -> [B, K + count, T]``
+    (the true class index is unchanged): the embedding must then also sit away from unrelated answers."""
+    if count <= 0 or others is None:
+        return text
+    extra = others[torch.randint(len(others), (count,), generator=generator)]
+    return torch.cat([text, extra.expand(len(text), -1, -1)], dim=1)
+
+
+def drop_tokens(mask: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
+    """Hide a random ``fraction`` of the patch tokens of ``mask`` ``[B, C, 1 + P]``; [CLS] tokens stay visible."""
+    if fraction <= 0:
+        return mask
+    keep = torch.rand(mask.shape, generator=generator) >= fraction
+    keep[..., 0] = True
+    return mask & keep
+
+
 def first_windows(tokens: WindowTokens) -> list[int]:
     """Index of the first window of each recording (training views are single windows already)."""
     seen: dict[int, int] = {}
@@ -214,6 +257,10 @@ def train_aggregator(
     generator = torch.Generator().manual_seed(rank_seed)
     names = sorted(caches)
     weights = [math.sqrt(len(caches[name].labels)) for name in names]
+    other_sentences = {
+        name: torch.cat([banks[other].all_sentences for other in names if other != name]) if len(names) > 1 else None
+        for name in names
+    }
     history, running = [], []
     log_every = max(1, min(50, total // 10))
     objective.train()
@@ -224,6 +271,8 @@ def train_aggregator(
         picks = [int(rng.choice(cache.by_class[k])) for k in classes]
         hidden, mask = pad_windows([cache.tokens.hidden[i] for i in picks], [cache.tokens.mask[i] for i in picks])
         question, text = banks[cache.task.name].sample(len(picks), generator)
+        text = add_wrong_answers(text, other_sentences[cache.task.name], args.cross_task_negatives, generator)
+        mask = drop_tokens(mask, args.token_dropout, generator)
         labels = torch.as_tensor(classes, dtype=torch.long)
         batch = [t.to(accelerator.device) for t in (hidden, mask, question, text, labels)]
         loss, contrastive = objective(*batch, refine=step >= args.steps)
@@ -286,6 +335,10 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
     for name in args.aggregators:
         if name not in ZERO_SHOT_AGGREGATORS:
             raise ValueError(f"Unknown aggregator {name!r}; choose from {ZERO_SHOT_AGGREGATORS}.")
+    if not 0.0 <= args.token_dropout < 1.0:
+        raise ValueError(f"token_dropout must be in [0, 1), got {args.token_dropout}.")
+    if args.cross_task_negatives < 0:
+        raise ValueError(f"cross_task_negatives must be >= 0, got {args.cross_task_negatives}.")
     started = time.perf_counter()
     torch.manual_seed(args.seed)
     base, extractor = load_backbone(args.model)
@@ -293,10 +346,10 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
     encoder = SentenceEncoder(args.text_encoder)
     if encoder.width != base.config.text_hidden_size:
         base.config.text_hidden_size = encoder.width
-    train_views, validation_views, held_out_views = build_views(args)
+    splits = build_views(args)
     caches = {
         name: task_cache(HELD_IN_TASKS[name], views, base.normwear, extractor, args, f"{name} tokens")
-        for name, views in train_views.items()
+        for name, views in splits.train.items()
     }
     banks = {name: PromptBank(cache.task, encoder) for name, cache in caches.items()}
 
@@ -308,17 +361,20 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
             for name, items in views.items()
         }
 
-    validation_tokens = evaluation_tokens(validation_views)
-    held_out_tokens = evaluation_tokens(held_out_views)
+    validation_tokens = evaluation_tokens(splits.validation)
+    transfer_tokens = evaluation_tokens(splits.transfer_check)
+    held_out_tokens = evaluation_tokens(splits.held_out)
     results: dict[str, Any] = {
         "backbone": str(args.model),
         "text_encoder": args.text_encoder,
         "held_in_tasks": sorted(caches),
         "held_out_task_descriptions": {name: task.description for name, task in HELD_OUT_TASKS.items()},
         "held_in_task_descriptions": {name: HELD_IN_TASKS[name].description for name in sorted(caches)},
-        "training_views": describe_views(train_views),
-        "validation_views": describe_views(validation_views),
-        "held_out_views": describe_views(held_out_views),
+        "transfer_check_task_descriptions": {name: task.description for name, task in TRANSFER_CHECK_TASKS.items()},
+        "training_views": describe_views(splits.train),
+        "validation_views": describe_views(splits.validation),
+        "transfer_check_views": describe_views(splits.transfer_check),
+        "held_out_views": describe_views(splits.held_out),
         "arguments": asdict(args),
         "aggregators": {},
     }
@@ -334,25 +390,36 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
         def logits_of(model, tasks, views, tokens):
             return {name: task_logits(model, encoder, tasks[name], views[name], tokens[name]) for name in views}
 
-        validation = logits_of(model, HELD_IN_TASKS, validation_views, validation_tokens)
+        validation = logits_of(model, HELD_IN_TASKS, splits.validation, validation_tokens)
         temperature = fit_temperature([v[0] for v in validation.values()], [v[1] for v in validation.values()])
         model.config.zero_shot_calibration_temperature = temperature
-        held_out = logits_of(model, HELD_OUT_TASKS, held_out_views, held_out_tokens)
+        transfer = logits_of(model, TRANSFER_CHECK_TASKS, splits.transfer_check, transfer_tokens)
+        held_out = logits_of(model, HELD_OUT_TASKS, splits.held_out, held_out_tokens)
         entry = {
             "calibration_temperature": temperature,
             "uncalibrated_validation_nll": float(
                 np.mean([score_task(lg, y, 1.0)["nll"] for lg, y in validation.values()])
             ),
             "validation": {name: score_task(lg, y, temperature) for name, (lg, y) in validation.items()},
+            "transfer_check": {name: score_task(lg, y, temperature) for name, (lg, y) in transfer.items()},
             "held_out": {name: score_task(lg, y, temperature) for name, (lg, y) in held_out.items()},
             "history": history,
         }
         entry["validation_nll"] = float(np.mean([v["nll"] for v in entry["validation"].values()]))
         entry["held_out_macro_auroc"] = float(np.mean([v["auroc"] for v in entry["held_out"].values()]))
         entry["validation_macro_auroc"] = float(np.mean([v["auroc"] for v in entry["validation"].values()]))
+        entry["transfer_check_macro_auroc"] = (
+            float(np.mean([v["auroc"] for v in entry["transfer_check"].values()])) if transfer else float("nan")
+        )
         results["aggregators"][aggregator] = entry
         models[aggregator] = model
-        logger.info("%s: held-out macro AUROC %.3f", aggregator, entry["held_out_macro_auroc"])
+        logger.info(
+            "%s: validation macro AUROC %.3f, transfer-check macro AUROC %.3f, held-out macro AUROC %.3f",
+            aggregator,
+            entry["validation_macro_auroc"],
+            entry["transfer_check_macro_auroc"],
+            entry["held_out_macro_auroc"],
+        )
     results.update(summary_table(results))
     results["wall_time_s"] = time.perf_counter() - started
     from accelerate import PartialState
@@ -425,6 +492,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch_size", type=int, default=defaults.batch_size)
     parser.add_argument("--learning_rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--weight_decay", type=float, default=defaults.weight_decay)
+    parser.add_argument(
+        "--cross_task_negatives",
+        type=int,
+        default=defaults.cross_task_negatives,
+        help="other tasks' label sentences added as wrong answers each step",
+    )
+    parser.add_argument(
+        "--token_dropout",
+        type=float,
+        default=defaults.token_dropout,
+        help="fraction of patch tokens hidden from the aggregator each training step",
+    )
     parser.add_argument("--aggregators", nargs="+", default=defaults.aggregators, choices=ZERO_SHOT_AGGREGATORS)
     parser.add_argument("--real_sources", nargs="*", default=None, help="real sources for the modality task")
     parser.add_argument("--no_ecg5000", action="store_true", help="skip the ECG5000 held-in task")
@@ -451,6 +530,8 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=options.batch_size,
         learning_rate=options.learning_rate,
         weight_decay=options.weight_decay,
+        cross_task_negatives=options.cross_task_negatives,
+        token_dropout=options.token_dropout,
         aggregators=list(options.aggregators),
         seed=options.seed,
         progress=not options.no_progress,

@@ -79,6 +79,8 @@ def synthetic_views(rows: Iterable[Mapping[str, Any]], tasks: Iterable[str], see
             "respiration_rate": (resp, respiration_band(numbers["respiration_rate_bpm"])),
             "activity": ([i for i, kind in enumerate(types) if kind == "acc"], classes["activity"]),
             "signal_quality": (ecg, classes["noise"]),
+            "signal_quality_ppg": (ppg, classes["noise"]),
+            "signal_quality_resp": (resp, classes["noise"]),
             "hrv_band": (ecg, "low" if numbers["hrv_rmssd_ms"] < HRV_THRESHOLD_MS else "high"),
         }
         for task, (channels, label) in picks.items():
