@@ -14,7 +14,7 @@ from normwear_hf import NormWearConfig, NormWearFeatureExtractor, NormWearForZer
 from normwear_hf.data.synthetic import generate_examples
 from normwear_hf.modeling_normwear_zero_shot import masked_softmax, token_recency
 from normwear_hf.zero_shot.engine import check_candidate_labels, label_sentences
-from normwear_hf.zero_shot.evaluate import fit_temperature, zero_shot_auroc
+from normwear_hf.zero_shot.evaluate import bootstrap_auroc, fit_temperature, held_out_table, zero_shot_auroc
 from normwear_hf.zero_shot.prompts import (
     HELD_IN_TASKS,
     HELD_OUT_TASKS,
@@ -325,3 +325,43 @@ def test_token_dropout_keeps_cls_and_wrong_answers_keep_the_true_index():
 def test_training_arguments_are_checked_before_any_work(change, message):
     with pytest.raises(ValueError, match=message):
         run_zero_shot_training(ZeroShotArguments(model="does-not-exist", progress=False, **change))
+
+
+def test_bootstrap_intervals_of_held_out_auroc_and_the_table():
+    rng = np.random.default_rng(0)
+    targets = np.repeat([0, 1], 50)
+    perfect = np.stack([1.0 - targets, targets.astype(float)], axis=1)
+    noise = rng.random(100)
+    coin = np.stack([1 - noise, noise], axis=1)
+    three = rng.integers(0, 3, 60)
+    informative = np.eye(3)[three] * 0.6 + rng.random((60, 3)) * 0.4
+    result = bootstrap_auroc({"perfect": (perfect, targets), "coin": (coin, targets), "three": (informative, three)})
+    assert result["tasks"]["perfect"] == [1.0, 1.0]
+    low, high = result["tasks"]["coin"]
+    assert low < zero_shot_auroc(coin, targets) < high and low < 0.5 < high and high - low > 0.1
+    assert result["tasks"]["three"][0] > 0.8
+    assert result["macro"][0] < result["macro"][1] and result["n_resamples"] == 1000
+    again = bootstrap_auroc({"coin": (coin, targets)}, n=100)
+    assert again["tasks"]["coin"] == bootstrap_auroc({"coin": (coin, targets)}, n=100)["tasks"]["coin"]  # seeded
+    with pytest.raises(ValueError, match="at least one task"):
+        bootstrap_auroc({})
+    summary = {
+        "held_out_tasks": [
+            {
+                "task": "coin",
+                "num_classes": 2,
+                "n": 100,
+                "auroc": 0.51,
+                "clap_baseline_auroc": 0.49,
+                "auroc_ci": [0.4, 0.62],
+                "clap_baseline_auroc_ci": None,
+            },
+        ],
+        "macro_auroc": 0.51,
+        "macro_auroc_ci": [0.4, 0.62],
+        "clap_macro_auroc": 0.49,
+    }
+    table = "\n".join(held_out_table(summary))
+    assert "0.510 [0.40, 0.62]" in table and "| 0.490 |" in table and "95% bootstrap" in table
+    summary.pop("macro_auroc_ci")
+    assert "bootstrap" not in "\n".join(held_out_table(summary))

@@ -191,7 +191,15 @@ def recorded_zero_shot(model: str | None) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     recorded = json.loads(path.read_text())
-    keys = ("held_out_tasks", "macro_auroc", "clap_macro_auroc", "calibration_temperature", "text_encoder")
+    keys = (
+        "held_out_tasks",
+        "macro_auroc",
+        "macro_auroc_ci",
+        "clap_macro_auroc",
+        "clap_macro_auroc_ci",
+        "calibration_temperature",
+        "text_encoder",
+    )
     return {key: recorded.get(key) for key in keys} | {"source": str(path)}
 
 

@@ -63,6 +63,44 @@ def score_task(logits: torch.Tensor, targets: np.ndarray, temperature: float) ->
     }
 
 
+def bootstrap_auroc(
+    blocks: Mapping[str, tuple[np.ndarray, np.ndarray]], n: int = 1000, seed: int = 0, confidence: float = 0.95
+) -> dict[str, Any]:
+    """Percentile bootstrap intervals of each task's AUROC and of their macro mean, from ``{task: (probabilities
+    [n, classes], targets [n])}``. Each resample redraws every task's recordings independently (the tasks are
+    separate test sets), so the macro interval shows how far a small held-out set lets one trust the mean.
+
+    Returns ``{"tasks": {task: [low, high]}, "macro": [low, high], "confidence", "n_resamples"}``.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}.")
+    if n < 1 or not blocks:
+        raise ValueError(f"bootstrap_auroc needs n >= 1 and at least one task, got n={n}, {len(blocks)} tasks.")
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {name: [] for name in blocks}
+    macros = []
+    for _ in range(n):
+        values = []
+        for name, (probabilities, targets) in blocks.items():
+            sample = rng.integers(0, len(targets), len(targets))
+            values.append(zero_shot_auroc(np.asarray(probabilities)[sample], np.asarray(targets)[sample]))
+            draws[name].append(values[-1])
+        macros.append(float(np.mean(values)))
+    tail = (1 - confidence) / 2 * 100
+
+    def interval(values: Sequence[float]) -> list[float]:
+        finite = np.asarray(values, dtype=np.float64)
+        finite = finite[np.isfinite(finite)]  # a resample with one class has no AUROC
+        return [float(v) for v in np.percentile(finite, [tail, 100 - tail])] if finite.size else [math.nan] * 2
+
+    return {
+        "tasks": {name: interval(values) for name, values in draws.items()},
+        "macro": interval(macros),
+        "confidence": confidence,
+        "n_resamples": n,
+    }
+
+
 def held_out_table(summary: Mapping[str, Any]) -> list[str]:
     """Markdown rows of the held-out zero-shot table (this model vs the CLAP-style baseline vs chance) from the
     flat summary in ``zero_shot_results.json`` (``held_out_tasks``, ``macro_auroc``, ``clap_macro_auroc``)."""
@@ -71,14 +109,23 @@ def held_out_table(summary: Mapping[str, Any]) -> list[str]:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for row in summary["held_out_tasks"]:
-        lines.append(
-            f"| {row['task']} | {row['num_classes']} | {row['n']} | {row['auroc']:.3f} | "
-            f"{row['clap_baseline_auroc']:.3f} | 0.500 |"
-        )
+        ours = _with_interval(row["auroc"], row.get("auroc_ci"))
+        clap = _with_interval(row["clap_baseline_auroc"], row.get("clap_baseline_auroc_ci"))
+        lines.append(f"| {row['task']} | {row['num_classes']} | {row['n']} | {ours} | {clap} | 0.500 |")
     clap = summary.get("clap_macro_auroc")
-    clap_cell = "n/a" if clap is None else f"{clap:.3f}"
-    lines.append(f"| **macro** | | | **{summary['macro_auroc']:.3f}** | {clap_cell} | 0.500 |")
+    clap_cell = "n/a" if clap is None else _with_interval(clap, summary.get("clap_macro_auroc_ci"))
+    ours = _with_interval(summary["macro_auroc"], summary.get("macro_auroc_ci"))
+    lines.append(f"| **macro** | | | **{ours}** | {clap_cell} | 0.500 |")
+    if summary.get("macro_auroc_ci") is not None:
+        lines.append("")
+        lines.append("Brackets: 95% bootstrap intervals over the held-out recordings (1,000 resamples).")
     return lines
+
+
+def _with_interval(value: float, interval: Sequence[float] | None) -> str:
+    if interval is None or not all(math.isfinite(v) for v in interval):
+        return f"{value:.3f}"
+    return f"{value:.3f} [{interval[0]:.2f}, {interval[1]:.2f}]"
 
 
 def fit_temperature(logits: Sequence[torch.Tensor], targets: Sequence[np.ndarray]) -> float:

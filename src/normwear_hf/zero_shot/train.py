@@ -37,7 +37,7 @@ from ..configuration_normwear import ZERO_SHOT_AGGREGATORS
 from ..feature_extraction_normwear import NormWearFeatureExtractor
 from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
 from .engine import WindowTokens, backbone_tokens, pad_windows
-from .evaluate import fit_temperature, held_out_table, score_task, task_logits
+from .evaluate import bootstrap_auroc, fit_temperature, held_out_table, score_task, task_logits
 from .prompts import (
     GENERIC_TEMPLATES,
     HELD_IN_TASKS,
@@ -403,6 +403,10 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
             "validation": {name: score_task(lg, y, temperature) for name, (lg, y) in validation.items()},
             "transfer_check": {name: score_task(lg, y, temperature) for name, (lg, y) in transfer.items()},
             "held_out": {name: score_task(lg, y, temperature) for name, (lg, y) in held_out.items()},
+            "held_out_bootstrap": bootstrap_auroc(
+                {name: ((lg / temperature).softmax(dim=-1).numpy(), y) for name, (lg, y) in held_out.items()},
+                seed=args.seed,
+            ),
             "history": history,
         }
         entry["validation_nll"] = float(np.mean([v["nll"] for v in entry["validation"].values()]))
@@ -436,6 +440,8 @@ def summary_table(results: Mapping[str, Any]) -> dict[str, Any]:
     aggregators = results["aggregators"]
     main = aggregators.get("msitf") or next(iter(aggregators.values()))
     baseline = aggregators.get("mean_linear", {}).get("held_out", {})
+    intervals = main.get("held_out_bootstrap", {}).get("tasks", {})
+    baseline_intervals = aggregators.get("mean_linear", {}).get("held_out_bootstrap", {}).get("tasks", {})
     rows = [
         {
             "task": name,
@@ -444,6 +450,8 @@ def summary_table(results: Mapping[str, Any]) -> dict[str, Any]:
             "auroc": scores["auroc"],
             "accuracy": scores["accuracy"],
             "clap_baseline_auroc": baseline.get(name, {}).get("auroc", float("nan")),
+            "auroc_ci": intervals.get(name),
+            "clap_baseline_auroc_ci": baseline_intervals.get(name),
             "chance": 0.5,
         }
         for name, scores in main["held_out"].items()
@@ -451,6 +459,8 @@ def summary_table(results: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "held_out_tasks": rows,
         "macro_auroc": main["held_out_macro_auroc"],
+        "macro_auroc_ci": main.get("held_out_bootstrap", {}).get("macro"),
+        "clap_macro_auroc_ci": aggregators.get("mean_linear", {}).get("held_out_bootstrap", {}).get("macro"),
         "clap_macro_auroc": aggregators["mean_linear"]["held_out_macro_auroc"]
         if "mean_linear" in aggregators
         else None,
