@@ -249,6 +249,15 @@ def test_zero_shot_results_given_absent_or_missing(real_results, tmp_path):
     assert "Across 2 training seeds (this checkpoint is one of them) the held-out macro AUROC is 0.550 +- 0.071" in text
     assert "the CLAP-style baseline 0.500 +- 0.000" in text
 
+    zero_shot["held_out_tasks"][0]["auroc_ci"] = [0.62, 0.79]
+    zero_shot["held_out_tasks"][1]["auroc_ci"] = [float("nan"), 0.7]  # not a usable interval: plain number
+    zero_shot["macro_auroc_ci"] = [0.58, 0.7]
+    path.write_text(json.dumps(zero_shot))
+    text = write_model_card(tmp_path / "intervals", real_results, zero_shot_results=path).read_text()
+    assert "| wesad_stress | 3 | 0.710 [0.62, 0.79] | 0.640 | 0.50 |" in text
+    assert "| dalia_activity | 8 | 0.580 | 0.610 | 0.50 |" in text
+    assert "**0.645 [0.58, 0.70]**" in text and "95% bootstrap intervals" in text
+
     text = write_model_card(tmp_path / "without", real_results, zero_shot_results=None).read_text()
     assert "Not evaluated" in text and "zero-shot-classification\n" not in text.split("---")[1]
 

@@ -49,6 +49,7 @@ from typing import Any
 import yaml
 
 from .evaluation.benchmark import METHOD_LABELS
+from .zero_shot.evaluate import with_interval
 
 __all__ = [
     "CARD_NAME",
@@ -815,19 +816,23 @@ def _zero_shot_section(zero_shot: Mapping[str, Any] | None) -> str:
     wins = compared = 0
     for task in tasks:
         cells = [_cell(task["task"]), str(task.get("num_classes", "?"))] + ([str(task.get("n", "?"))] if has_n else [])
-        cells.append(_number_or_na(task["auroc"]))
+        cells.append(_scored(task["auroc"], task.get("auroc_ci")))
         if has_clap:
             clap = task.get("clap_baseline_auroc")
-            cells.append(_number_or_na(clap))
+            cells.append(_scored(clap, task.get("clap_baseline_auroc_ci")))
             if _is_number(clap) and _is_number(task["auroc"]):
                 compared += 1
                 wins += int(task["auroc"] > clap)
         cells.append(_number_or_na(task.get("chance", 0.5), ".2f"))
         lines.append("| " + " | ".join(cells) + " |")
-    macro = ["**macro**", ""] + ([""] if has_n else []) + [f"**{_number_or_na(zero_shot['macro_auroc'])}**"]
+    macro = ["**macro**", ""] + ([""] if has_n else [])
+    macro.append(f"**{_scored(zero_shot['macro_auroc'], zero_shot.get('macro_auroc_ci'))}**")
     if has_clap:
-        macro.append(f"**{_number_or_na(zero_shot.get('clap_macro_auroc'))}**")
+        clap_macro = _scored(zero_shot.get("clap_macro_auroc"), zero_shot.get("clap_macro_auroc_ci"))
+        macro.append(f"**{clap_macro}**")
     lines.append("| " + " | ".join(macro + [""]) + " |")
+    if _is_interval(zero_shot.get("macro_auroc_ci")):
+        lines += ["", "Brackets: 95% bootstrap intervals over the held-out recordings (1,000 resamples)."]
     if has_clap:
         lines += ["", f"NormWear beats the CLAP-style baseline on {wins} of {compared} held-out tasks."]
     undefined = [task["task"] for task in tasks if not _is_number(task["auroc"])]
@@ -835,6 +840,17 @@ def _zero_shot_section(zero_shot: Mapping[str, Any] | None) -> str:
         lines += ["", f"AUROC undefined (one class only in the test views): {', '.join(map(str, undefined))}."]
     lines += _seed_spread(zero_shot.get("seed_runs") or [])
     return "\n".join(lines).strip()
+
+
+def _is_interval(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) for v in value)
+
+
+def _scored(value: Any, interval: Any) -> str:
+    """A score cell: the number with its interval when the results carry a valid one, else as before."""
+    if _is_number(value) and _is_interval(interval):
+        return with_interval(float(value), interval)
+    return _number_or_na(value)
 
 
 def _seed_spread(runs: Sequence[Mapping[str, Any]]) -> list[str]:

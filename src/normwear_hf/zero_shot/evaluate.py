@@ -109,12 +109,12 @@ def held_out_table(summary: Mapping[str, Any]) -> list[str]:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for row in summary["held_out_tasks"]:
-        ours = _with_interval(row["auroc"], row.get("auroc_ci"))
-        clap = _with_interval(row["clap_baseline_auroc"], row.get("clap_baseline_auroc_ci"))
+        ours = with_interval(row["auroc"], row.get("auroc_ci"))
+        clap = with_interval(row["clap_baseline_auroc"], row.get("clap_baseline_auroc_ci"))
         lines.append(f"| {row['task']} | {row['num_classes']} | {row['n']} | {ours} | {clap} | 0.500 |")
     clap = summary.get("clap_macro_auroc")
-    clap_cell = "n/a" if clap is None else _with_interval(clap, summary.get("clap_macro_auroc_ci"))
-    ours = _with_interval(summary["macro_auroc"], summary.get("macro_auroc_ci"))
+    clap_cell = "n/a" if clap is None else with_interval(clap, summary.get("clap_macro_auroc_ci"))
+    ours = with_interval(summary["macro_auroc"], summary.get("macro_auroc_ci"))
     lines.append(f"| **macro** | | | **{ours}** | {clap_cell} | 0.500 |")
     if summary.get("macro_auroc_ci") is not None:
         lines.append("")
@@ -122,7 +122,8 @@ def held_out_table(summary: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _with_interval(value: float, interval: Sequence[float] | None) -> str:
+def with_interval(value: float, interval: Sequence[float] | None) -> str:
+    """``0.640 [0.57, 0.70]``: a score with its bootstrap interval (just the score when there is none)."""
     if interval is None or not all(math.isfinite(v) for v in interval):
         return f"{value:.3f}"
     return f"{value:.3f} [{interval[0]:.2f}, {interval[1]:.2f}]"
