@@ -49,7 +49,7 @@ from typing import Any
 import yaml
 
 from .evaluation.benchmark import METHOD_LABELS
-from .zero_shot.evaluate import with_interval
+from .zero_shot.evaluate import INTERVAL_NOTE, has_interval, with_interval
 
 __all__ = [
     "CARD_NAME",
@@ -831,8 +831,8 @@ def _zero_shot_section(zero_shot: Mapping[str, Any] | None) -> str:
         clap_macro = _scored(zero_shot.get("clap_macro_auroc"), zero_shot.get("clap_macro_auroc_ci"))
         macro.append(f"**{clap_macro}**")
     lines.append("| " + " | ".join(macro + [""]) + " |")
-    if _is_interval(zero_shot.get("macro_auroc_ci")):
-        lines += ["", "Brackets: 95% bootstrap intervals over the held-out recordings (1,000 resamples)."]
+    if has_interval(zero_shot.get("macro_auroc_ci")):
+        lines += ["", INTERVAL_NOTE]
     if has_clap:
         lines += ["", f"NormWear beats the CLAP-style baseline on {wins} of {compared} held-out tasks."]
     undefined = [task["task"] for task in tasks if not _is_number(task["auroc"])]
@@ -842,15 +842,9 @@ def _zero_shot_section(zero_shot: Mapping[str, Any] | None) -> str:
     return "\n".join(lines).strip()
 
 
-def _is_interval(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) for v in value)
-
-
 def _scored(value: Any, interval: Any) -> str:
-    """A score cell: the number with its interval when the results carry a valid one, else as before."""
-    if _is_number(value) and _is_interval(interval):
-        return with_interval(float(value), interval)
-    return _number_or_na(value)
+    """A score cell: the number with its interval when the results carry a valid one; n/a when there is none."""
+    return with_interval(float(value), interval) if _is_number(value) else _number_or_na(value)
 
 
 def _seed_spread(runs: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -116,15 +116,26 @@ def held_out_table(summary: Mapping[str, Any]) -> list[str]:
     clap_cell = "n/a" if clap is None else with_interval(clap, summary.get("clap_macro_auroc_ci"))
     ours = with_interval(summary["macro_auroc"], summary.get("macro_auroc_ci"))
     lines.append(f"| **macro** | | | **{ours}** | {clap_cell} | 0.500 |")
-    if summary.get("macro_auroc_ci") is not None:
-        lines.append("")
-        lines.append("Brackets: 95% bootstrap intervals over the held-out recordings (1,000 resamples).")
+    if has_interval(summary.get("macro_auroc_ci")):
+        lines += ["", INTERVAL_NOTE]
     return lines
 
 
-def with_interval(value: float, interval: Sequence[float] | None) -> str:
+INTERVAL_NOTE = "Brackets: 95% bootstrap intervals over the held-out recordings (1,000 resamples)."
+
+
+def has_interval(interval: Any) -> bool:
+    """Whether ``interval`` is a usable ``[low, high]`` pair of finite numbers (results may hold NaN or null)."""
+    return (
+        isinstance(interval, (list, tuple))
+        and len(interval) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in interval)
+    )
+
+
+def with_interval(value: float, interval: Any) -> str:
     """``0.640 [0.57, 0.70]``: a score with its bootstrap interval (just the score when there is none)."""
-    if interval is None or not all(math.isfinite(v) for v in interval):
+    if not has_interval(interval):
         return f"{value:.3f}"
     return f"{value:.3f} [{interval[0]:.2f}, {interval[1]:.2f}]"
 

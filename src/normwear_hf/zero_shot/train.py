@@ -257,8 +257,9 @@ def train_aggregator(
     generator = torch.Generator().manual_seed(rank_seed)
     names = sorted(caches)
     weights = [math.sqrt(len(caches[name].labels)) for name in names]
-    other_sentences = {
-        name: torch.cat([banks[other].all_sentences for other in names if other != name]) if len(names) > 1 else None
+    wants_others = args.cross_task_negatives > 0 and len(names) > 1
+    other_sentences = {  # every other task's sentences: the pool of extra wrong answers
+        name: torch.cat([banks[other].all_sentences for other in names if other != name]) if wants_others else None
         for name in names
     }
     history, running = [], []
@@ -439,9 +440,10 @@ def summary_table(results: Mapping[str, Any]) -> dict[str, Any]:
     """The flat summary the model card reads: held-out AUROC of MSiTF and of the CLAP-style baseline."""
     aggregators = results["aggregators"]
     main = aggregators.get("msitf") or next(iter(aggregators.values()))
-    baseline = aggregators.get("mean_linear", {}).get("held_out", {})
-    intervals = main.get("held_out_bootstrap", {}).get("tasks", {})
-    baseline_intervals = aggregators.get("mean_linear", {}).get("held_out_bootstrap", {}).get("tasks", {})
+    clap = aggregators.get("mean_linear", {})
+    baseline = clap.get("held_out", {})
+    intervals = main.get("held_out_bootstrap", {})
+    baseline_intervals = clap.get("held_out_bootstrap", {})
     rows = [
         {
             "task": name,
@@ -450,8 +452,8 @@ def summary_table(results: Mapping[str, Any]) -> dict[str, Any]:
             "auroc": scores["auroc"],
             "accuracy": scores["accuracy"],
             "clap_baseline_auroc": baseline.get(name, {}).get("auroc", float("nan")),
-            "auroc_ci": intervals.get(name),
-            "clap_baseline_auroc_ci": baseline_intervals.get(name),
+            "auroc_ci": intervals.get("tasks", {}).get(name),
+            "clap_baseline_auroc_ci": baseline_intervals.get("tasks", {}).get(name),
             "chance": 0.5,
         }
         for name, scores in main["held_out"].items()
@@ -459,11 +461,9 @@ def summary_table(results: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "held_out_tasks": rows,
         "macro_auroc": main["held_out_macro_auroc"],
-        "macro_auroc_ci": main.get("held_out_bootstrap", {}).get("macro"),
-        "clap_macro_auroc_ci": aggregators.get("mean_linear", {}).get("held_out_bootstrap", {}).get("macro"),
-        "clap_macro_auroc": aggregators["mean_linear"]["held_out_macro_auroc"]
-        if "mean_linear" in aggregators
-        else None,
+        "macro_auroc_ci": intervals.get("macro"),
+        "clap_macro_auroc_ci": baseline_intervals.get("macro"),
+        "clap_macro_auroc": clap.get("held_out_macro_auroc"),
         "calibration_temperature": main["calibration_temperature"],
     }
 
@@ -524,28 +524,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    options = build_parser().parse_args(argv)
-    args = ZeroShotArguments(
-        model=options.model,
-        output_dir=options.output_dir,
-        text_encoder=options.text_encoder,
-        synthetic_count=options.synthetic_count,
-        validation_count=options.validation_count,
-        held_out_count=options.held_out_count,
-        real_per_type=options.real_per_type,
-        real_sources=options.real_sources,
-        use_ecg5000=not options.no_ecg5000,
-        steps=options.steps,
-        refine_steps=options.refine_steps,
-        batch_size=options.batch_size,
-        learning_rate=options.learning_rate,
-        weight_decay=options.weight_decay,
-        cross_task_negatives=options.cross_task_negatives,
-        token_dropout=options.token_dropout,
-        aggregators=list(options.aggregators),
-        seed=options.seed,
-        progress=not options.no_progress,
-    )
+    options = vars(build_parser().parse_args(argv))  # every option is a ZeroShotArguments field but the two "no_"s
+    use_ecg5000, progress = not options.pop("no_ecg5000"), not options.pop("no_progress")
+    args = ZeroShotArguments(**options, use_ecg5000=use_ecg5000, progress=progress)
     results = run_zero_shot_training(args)
     print(results_markdown(results), end="")
     print(f"calibration temperature {results['calibration_temperature']:.3f}; wrote {args.output_dir}")
