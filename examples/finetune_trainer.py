@@ -65,6 +65,9 @@ def main() -> None:
     extractor = NormWearFeatureExtractor.from_pretrained(folder)
     if args.freeze_backbone:
         model.freeze_backbone()
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    mode = "linear probe: the head only" if model.backbone_frozen else "fine-tuning: backbone and head"
+    print(f"Mode: {mode} ({trainable:,} of {model.num_parameters():,} parameters train).")
 
     train = to_dataset(task, task.train, extractor, label_ids)
     test = to_dataset(task, task.test, extractor, label_ids)

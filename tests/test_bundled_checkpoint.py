@@ -85,3 +85,26 @@ def test_zero_shot_answers_follow_the_sample_recordings_activity():
     # scores move with the input (the research code's stay at 0.496 / 0.504 whatever the signal)
     assert running_scores["running"] - running_scores["resting"] > 0.5
     assert np.isfinite(list(running_scores.values())).all()
+
+
+def test_fine_tuning_from_it_trains_the_backbone_by_default():
+    """Issue: the shipped config once carried freeze_backbone, so fine-tuning silently trained 2 of 115 tensors."""
+    from normwear_hf import NormWearForSignalClassification
+
+    assert "freeze_backbone" not in json.loads((FOLDER / "config.json").read_text())
+    model = NormWearForSignalClassification.from_pretrained(normwear_hf.DEFAULT_CHECKPOINT, num_labels=4)
+    assert not model.backbone_frozen
+    extractor = NormWearFeatureExtractor.from_pretrained(normwear_hf.DEFAULT_CHECKPOINT)
+    inputs = extractor(
+        np.random.default_rng(0).standard_normal((2, 390)), sampling_rate=65, channel_types=["ecg", "ppg"],
+        return_tensors="pt",
+    )
+    model(**inputs, labels=torch.tensor([1])).loss.backward()
+    without_gradient = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert without_gradient == [], without_gradient
+    model.zero_grad()
+    model.freeze_backbone()
+    model(**inputs, labels=torch.tensor([1])).loss.backward()
+    with_gradient = sorted(name for name, p in model.named_parameters() if p.grad is not None)
+    assert with_gradient == ["classifier.bias", "classifier.weight"]
+    assert all(not p.requires_grad for p in model.normwear.parameters())

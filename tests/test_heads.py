@@ -83,7 +83,9 @@ def test_frozen_backbone_trains_only_the_head(tmp_path):
     inputs, classes, _ = _frequency_task(count=32)
     data = Dataset.from_dict({**inputs, "labels": classes}).with_format("torch")
     torch.manual_seed(0)
-    model = NormWearForSignalClassification(tiny_config(num_labels=2, freeze_backbone=True))
+    model = NormWearForSignalClassification(tiny_config(num_labels=2))
+    model.freeze_backbone()
+    assert model.backbone_frozen and not any(p.requires_grad for p in model.normwear.parameters())
     backbone_before = {k: v.clone() for k, v in model.normwear.state_dict().items()}
     head_before = model.classifier.weight.clone()
     _trainer(model, data, tmp_path, steps=5).train()
@@ -91,7 +93,19 @@ def test_frozen_backbone_trains_only_the_head(tmp_path):
         assert torch.equal(value, backbone_before[name]), name
     assert not torch.equal(model.classifier.weight, head_before)
     model.freeze_backbone(False)
-    assert all(p.requires_grad for p in model.normwear.parameters()) and not model.config.freeze_backbone
+    assert all(p.requires_grad for p in model.normwear.parameters()) and not model.backbone_frozen
+    model.freeze_backbone()
+    model.save_pretrained(tmp_path / "probe")
+    assert "freeze_backbone" not in (tmp_path / "probe" / "config.json").read_text()
+    reloaded = NormWearForSignalClassification.from_pretrained(tmp_path / "probe")
+    assert not reloaded.backbone_frozen  # freezing is this run's choice, never inherited from a checkpoint
+
+
+def test_an_old_config_with_freeze_backbone_does_not_freeze_the_loader():
+    model = NormWearForSignalClassification(tiny_config(num_labels=2, freeze_backbone=True))
+    assert not model.backbone_frozen and not hasattr(model.config, "freeze_backbone")
+    with pytest.raises(TypeError, match="backbone itself"):
+        model.normwear.freeze_backbone()
 
 
 def test_pooling_handles_padded_channels_and_multi_label():

@@ -192,7 +192,7 @@ def test_alignment_training_lowers_the_loss_and_freezes_the_backbone(aligned_act
     assert history[-1]["contrastive_loss"] < history[0]["contrastive_loss"] - 0.1
     assert history[-1]["stage"] == "refine" and history[0]["stage"] == "contrastive"
     assert not any(p.requires_grad for p in model.normwear.parameters())
-    assert model.config.freeze_backbone
+    assert model.backbone_frozen
 
 
 def test_pipeline_scores_move_with_the_input(tmp_path, aligned_activity_model, encoder):

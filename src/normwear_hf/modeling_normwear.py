@@ -341,6 +341,27 @@ class NormWearPreTrainedModel(PreTrainedModel):
                 ) from error
             raise
 
+    def freeze_backbone(self, freeze: bool = True) -> None:
+        """Train the head only (a linear probe), or undo it with ``freeze=False``.
+
+        The backbone's parameters stop (or restart) requiring gradients, so optimizers, ``Trainer`` and
+        ``requires_grad`` checks all see the truth, and the forward pass skips the backbone's autograd graph.
+        Freezing is a choice of this training run: it is not saved with the config, so a checkpoint never
+        freezes whoever loads it.
+        """
+        self._backbone().requires_grad_(not freeze)
+
+    @property
+    def backbone_frozen(self) -> bool:
+        """True when no backbone parameter requires gradients (after ``freeze_backbone()``)."""
+        return not any(parameter.requires_grad for parameter in self._backbone().parameters())
+
+    def _backbone(self) -> nn.Module:
+        backbone = getattr(self, self.base_model_prefix, None)
+        if not isinstance(backbone, nn.Module):
+            raise TypeError(f"{type(self).__name__} is the backbone itself; freeze a model with a head instead.")
+        return backbone
+
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """MAE-style: xavier-uniform projections (patch conv seen as a linear map), unit LayerNorms."""
@@ -474,6 +495,8 @@ class NormWearModel(NormWearPreTrainedModel):
         output_hidden_states: bool | None = None,
         interpolate_pos_encoding: bool | None = None,
         return_dict: bool | None = None,
+        channel_types: list | None = None,
+        channel_names: list | None = None,
     ) -> NormWearModelOutput | tuple:
         r"""
         Args:
@@ -482,6 +505,8 @@ class NormWearModel(NormWearPreTrainedModel):
             time_mask: ``[batch, time]``, 1 for steps from real samples, 0 for padding (default: all real).
                 Patches without any real step are excluded from attention and from poolings.
             interpolate_pos_encoding: overrides ``config.interpolate_pos_encoding`` for this call.
+            channel_types, channel_names: the feature extractor's descriptive labels. Accepted so that
+                ``model(**extractor(...))`` works as written; the model itself is sensor-agnostic and ignores them.
         """
         config = self.config
         output_attentions = output_attentions if output_attentions is not None else config.output_attentions
@@ -773,8 +798,8 @@ class NormWearForSignalClassification(NormWearPreTrainedModel):
     Follows transformers' sequence-classification conventions: ``config.num_labels``, ``id2label``,
     ``problem_type`` (``"single_label_classification"``, ``"multi_label_classification"`` or ``"regression"``,
     inferred from the labels when unset) and ``labels`` -> ``loss``. The recording is pooled as
-    ``config.classifier_pooling`` says, so any number of channels works. ``config.freeze_backbone`` (or
-    ``freeze_backbone()``) trains the head only: a linear probe.
+    ``config.classifier_pooling`` says, so any number of channels works. The whole model is trained by default
+    (fine-tuning); ``freeze_backbone()`` trains the head only: a linear probe.
     """
 
     # Fine-tuning usually starts from a pretraining checkpoint, whose decoder the head does not use.
@@ -787,14 +812,6 @@ class NormWearForSignalClassification(NormWearPreTrainedModel):
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
-        if config.freeze_backbone:
-            self.freeze_backbone()
-
-    def freeze_backbone(self, freeze: bool = True) -> None:
-        """Stop (or restart) gradient flow into the backbone; the setting is saved with the config."""
-        self.config.freeze_backbone = freeze
-        for parameter in self.normwear.parameters():
-            parameter.requires_grad = not freeze
 
     def forward(
         self,
@@ -805,13 +822,16 @@ class NormWearForSignalClassification(NormWearPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        channel_types: list | None = None,
+        channel_names: list | None = None,
     ) -> SequenceClassifierOutput | tuple:
         r"""
         labels: ``[batch]`` class indices, ``[batch, num_labels]`` multi-hot targets, or ``[batch]`` /
             ``[batch, num_labels]`` numbers for regression.
+        channel_types, channel_names: accepted and ignored, as in [`NormWearModel`].
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_backbone):
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.backbone_frozen):
             outputs = self.normwear(
                 input_values,
                 channel_mask=channel_mask,

@@ -143,7 +143,7 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
     """Backbone + zero-shot aggregator: scores candidate labels (as sentence embeddings) for recordings.
 
     ``config.zero_shot_aggregator`` picks MSiTF (default) or the CLAP-style mean-linear baseline. The backbone
-    is frozen when ``config.freeze_backbone`` (set by the zero-shot training script) and the scores returned by
+    is frozen by ``freeze_backbone()`` (the zero-shot training script does it) and the scores returned by
     [`calibrated_scores`] divide the logits by ``config.zero_shot_calibration_temperature``.
     """
 
@@ -239,17 +239,20 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
         time_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         return_dict: bool | None = None,
+        channel_types: list | None = None,
+        channel_names: list | None = None,
     ) -> NormWearZeroShotOutput | tuple:
         r"""
         Args:
-            input_values, channel_mask, time_mask: as for [`NormWearModel`].
+            input_values, channel_mask, time_mask: as for [`NormWearModel`]; channel_types and channel_names
+                are accepted and ignored, as there.
             text_embeds: sentence embeddings of the candidate labels, ``[labels, text_hidden]`` or
                 ``[batch, labels, text_hidden]``, from ``config.text_encoder_name_or_path``.
             question_embeds: the task question's sentence embedding, ``[text_hidden]`` or ``[batch, text_hidden]``.
             labels: ``[batch]`` index of the true label -> cross-entropy loss.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_backbone):
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.backbone_frozen):
             outputs = self.normwear(input_values, channel_mask=channel_mask, time_mask=time_mask, return_dict=True)
         signal_embeds, weights = self.aggregate(outputs.last_hidden_state, outputs.token_mask, question_embeds)
         logits = self.similarity_logits(signal_embeds, text_embeds)

@@ -237,8 +237,7 @@ def train_aggregator(
     from accelerate import Accelerator
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    model.normwear.requires_grad_(False)
-    model.config.freeze_backbone = True
+    model.freeze_backbone()
     trainable = [p for name, p in model.named_parameters() if not name.startswith("normwear.")]
     objective = AlignmentObjective(model)
     optimizer = torch.optim.AdamW(trainable, lr=args.learning_rate, weight_decay=args.weight_decay)
