@@ -96,7 +96,9 @@ def test_fine_tuning_from_it_trains_the_backbone_by_default():
     assert not model.backbone_frozen
     extractor = NormWearFeatureExtractor.from_pretrained(normwear_hf.DEFAULT_CHECKPOINT)
     inputs = extractor(
-        np.random.default_rng(0).standard_normal((2, 390)), sampling_rate=65, channel_types=["ecg", "ppg"],
+        np.random.default_rng(0).standard_normal((2, 390)),
+        sampling_rate=65,
+        channel_types=["ecg", "ppg"],
         return_tensors="pt",
     )
     model(**inputs, labels=torch.tensor([1])).loss.backward()
