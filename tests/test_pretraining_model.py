@@ -122,3 +122,50 @@ def test_backbone_loads_from_pretraining_checkpoint(tmp_path):
     torch.testing.assert_close(backbone(x).last_hidden_state, model.normwear(x).last_hidden_state)
     reloaded = NormWearForMaskedReconstruction.from_pretrained(tmp_path).eval()
     assert torch.equal(reloaded(x, mask_seed=1).loss, model(x, mask_seed=1).loss)
+
+
+def test_contrastive_term_is_off_by_default_and_trains_backbone_and_projector_when_on():
+    torch.manual_seed(0)
+    plain = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram"))
+    assert plain.projector is None and plain(random_scalograms(2, 2), mask_seed=0).contrastive_loss is None
+    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram", contrastive_weight=0.5))
+    x = random_scalograms(4, 3)
+    channel_mask = torch.tensor([[1, 1, 1], [1, 0, 0], [1, 1, 0], [1, 1, 1]])
+    out = model(x, channel_mask=channel_mask, mask_seed=3)
+    assert torch.isfinite(out.contrastive_loss)
+    torch.testing.assert_close(out.loss, out.scalogram_loss + 0.5 * out.contrastive_loss)
+    out.loss.backward()
+    assert model.projector[0].weight.grad.abs().sum() > 0
+    assert model.normwear.embeddings.patch_embeddings.projection.weight.grad.abs().sum() > 0
+    # the same seed gives the same two views
+    assert torch.equal(model(x, channel_mask=channel_mask, mask_seed=3).loss, out.loss)
+
+
+def test_second_view_keeps_a_real_channel_of_every_recording():
+    model = NormWearForMaskedReconstruction(tiny_config(contrastive_weight=1.0, contrastive_channel_keep=0.01))
+    real = torch.tensor([[True, True, True], [False, True, False], [True, False, True]])
+    for seed in range(20):
+        kept = model._channel_subset(real, torch.Generator().manual_seed(seed))
+        assert (kept.sum(dim=1) >= 1).all() and not (kept & ~real).any()
+
+
+def test_info_nce_prefers_matching_views():
+    from normwear_hf.modeling_normwear import info_nce
+
+    views = torch.randn(8, 16, generator=torch.Generator().manual_seed(0))
+    matched = info_nce(views, views + 0.01 * torch.randn(8, 16), 0.1)
+    shuffled = info_nce(views, views[torch.randperm(8, generator=torch.Generator().manual_seed(1))], 0.1)
+    assert matched < 0.05 < shuffled
+
+
+def test_backbone_loads_from_a_contrastive_checkpoint_without_the_projector(tmp_path):
+    torch.manual_seed(0)
+    model = NormWearForMaskedReconstruction(tiny_config(contrastive_weight=1.0)).eval()
+    model.save_pretrained(tmp_path)
+    backbone = NormWearModel.from_pretrained(tmp_path).eval()
+    x = random_scalograms(1, 2)
+    torch.testing.assert_close(backbone(x).last_hidden_state, model.normwear(x).last_hidden_state)
+    with pytest.raises(ValueError, match="contrastive_channel_keep"):
+        tiny_config(contrastive_channel_keep=0.0)
+    with pytest.raises(ValueError, match="contrastive_temperature"):
+        tiny_config(contrastive_temperature=float("inf"))

@@ -157,11 +157,26 @@ def test_bf16_gradient_accumulation_and_tensorboard(corpus_dir, tmp_path):
     assert [r["step"] for r in records] == [1, 2, 3] and records[-1]["lr"] == pytest.approx(0.0, abs=1e-12)
 
 
+def test_time_budget_stops_saves_and_resumes(corpus_dir, tmp_path):
+    budget = _run(_pretrain_command(corpus_dir, tmp_path / "budget", "--max_steps", "500", "--max_minutes", "0.001"))
+    assert budget.returncode == 0, budget.stderr[-3000:]
+    assert "--max_minutes 0.001 reached at step 1 of 500" in budget.stdout
+    summary = json.loads((tmp_path / "budget" / "training_summary.json").read_text())
+    assert summary["stopped_by_time_budget"] and summary["steps"] == 1
+    assert [p.name for p in (tmp_path / "budget" / "checkpoints").iterdir()] == ["checkpoint-0000001"]
+    assert (tmp_path / "budget" / "model.safetensors").exists()  # usable at once
+    resumed = _run(_pretrain_command(corpus_dir, tmp_path / "budget", "--resume_from_checkpoint", "latest"))
+    assert resumed.returncode == 0 and "at step 1" in resumed.stdout, resumed.stderr[-3000:]
+    assert json.loads((tmp_path / "budget" / "training_summary.json").read_text())["steps"] == 6
+
+
 def test_bad_arguments_are_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="--corpus .* is not a folder"):
         run_pretraining(PretrainArguments(corpus=str(tmp_path / "missing"), output_dir=str(tmp_path / "out")))
     with pytest.raises(ValueError, match="--per_device_batch_size must be at least 1"):
         run_pretraining(PretrainArguments(corpus=str(tmp_path), per_device_batch_size=0))
+    with pytest.raises(ValueError, match="--max_minutes must be a positive"):
+        run_pretraining(PretrainArguments(corpus=str(tmp_path), max_minutes=0))
     with pytest.raises(ValueError, match="neither a preset"):
         run_pretraining(PretrainArguments(corpus=str(tmp_path), config="enormous"))
     assert not (tmp_path / "out").exists()

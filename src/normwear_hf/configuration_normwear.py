@@ -79,6 +79,14 @@ class NormWearConfig(PretrainedConfig):
             cleaned 65 Hz signal under masked time rows, as the research code; the default, chosen by the ablation
             in docs/benchmarks.md), ``"scalogram"`` (the CWT patch values, MAE style) or ``"both"``.
         norm_pix_loss: normalise each target scalogram patch by its own mean and variance (MAE's option).
+        contrastive_weight: weight of the cross-view InfoNCE term added to the reconstruction loss (0 = plain MAE).
+            Two views of each recording (two masks, the second on a random subset of its channels) are pooled
+            as the probe pools them and pulled together against the batch's other recordings: masked
+            reconstruction alone shapes pooled embeddings only slowly (docs/benchmarks.md, objective ablation).
+        contrastive_temperature: InfoNCE temperature.
+        contrastive_projection_size: width of the projection head the InfoNCE term is computed on (the head is
+            dropped after pretraining, as in SimCLR).
+        contrastive_channel_keep: probability that a channel is kept in the second view (at least one always is).
         classifier_pooling: how task heads pool a recording: ``"mean"`` (token mean per channel, then mean over
             real channels; any channel count) or ``"cls"`` (mean of the fused per-channel [CLS] tokens).
         classifier_dropout: dropout before the task head's linear layer.
@@ -130,6 +138,10 @@ class NormWearConfig(PretrainedConfig):
         mask_ratio: float = 0.8,
         reconstruction_target: str = "signal",
         norm_pix_loss: bool = False,
+        contrastive_weight: float = 0.0,
+        contrastive_temperature: float = 0.1,
+        contrastive_projection_size: int = 128,
+        contrastive_channel_keep: float = 0.5,
         classifier_pooling: str = "mean",
         classifier_dropout: float = 0.0,
         zero_shot_aggregator: str | None = None,
@@ -174,6 +186,10 @@ class NormWearConfig(PretrainedConfig):
         self.mask_ratio = mask_ratio
         self.reconstruction_target = reconstruction_target
         self.norm_pix_loss = norm_pix_loss
+        self.contrastive_weight = contrastive_weight
+        self.contrastive_temperature = contrastive_temperature
+        self.contrastive_projection_size = contrastive_projection_size
+        self.contrastive_channel_keep = contrastive_channel_keep
         self.classifier_pooling = classifier_pooling
         self.classifier_dropout = classifier_dropout
         self.zero_shot_aggregator = zero_shot_aggregator
@@ -230,12 +246,19 @@ class NormWearConfig(PretrainedConfig):
             "decoder_intermediate_size",
             "text_hidden_size",
             "zero_shot_hidden_size",
+            "contrastive_projection_size",
         ):
             positive_int(name)
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout"):
             fraction(name, low_open=False)
         for name in ("mask_time_ratio", "mask_scale_ratio", "mask_ratio"):
             fraction(name)
+        if not (isinstance(self.contrastive_channel_keep, (int, float)) and 0 < self.contrastive_channel_keep <= 1):
+            raise ValueError(
+                f"NormWearConfig.contrastive_channel_keep must be in (0, 1], got {self.contrastive_channel_keep!r}."
+            )
+        if not (isinstance(self.contrastive_weight, (int, float)) and 0 <= self.contrastive_weight <= 100):
+            raise ValueError(f"NormWearConfig.contrastive_weight must be in [0, 100], got {self.contrastive_weight!r}.")
         for width, heads in (
             ("hidden_size", "num_attention_heads"),
             ("decoder_hidden_size", "decoder_num_attention_heads"),
@@ -287,10 +310,10 @@ class NormWearConfig(PretrainedConfig):
         for name in ("msitf_importance_weight", "msitf_recency_weight"):
             if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) < 0:
                 raise ValueError(f"NormWearConfig.{name} must be a non-negative number, got {getattr(self, name)!r}.")
-        for name in ("msitf_gumbel_tau", "zero_shot_calibration_temperature"):
+        for name in ("msitf_gumbel_tau", "zero_shot_calibration_temperature", "contrastive_temperature"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"NormWearConfig.{name} must be a positive number, got {value!r}.")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+                raise ValueError(f"NormWearConfig.{name} must be a positive finite number, got {value!r}.")
         if not isinstance(self.zero_shot_default_question, str) or not self.zero_shot_default_question.strip():
             raise ValueError("NormWearConfig.zero_shot_default_question must be a non-empty sentence.")
         if self.layer_norm_eps <= 0 or self.initializer_range <= 0:

@@ -446,7 +446,13 @@ class NormWearModel(NormWearPreTrainedModel):
     """
 
     # Pretraining / zero-shot checkpoints also hold a decoder or an aggregator: loading only the backbone is expected.
-    _keys_to_ignore_on_load_unexpected = [r"^decoder\.", r"^aggregator\.", r"^logit_scale$", r"^classifier\."]
+    _keys_to_ignore_on_load_unexpected = [
+        r"^decoder\.",
+        r"^projector\.",
+        r"^aggregator\.",
+        r"^logit_scale$",
+        r"^classifier\.",
+    ]
 
     def __init__(self, config: NormWearConfig) -> None:
         super().__init__(config)
@@ -574,6 +580,7 @@ class NormWearForPreTrainingOutput(ModelOutput):
         loss: reconstruction loss over masked patches of real channels and real time (the sum of both losses
             when ``reconstruction_target == "both"``).
         scalogram_loss, signal_loss: the two parts (``None`` when not trained).
+        contrastive_loss: the cross-view InfoNCE term, before ``config.contrastive_weight`` (``None`` when off).
         reconstruction: ``[batch, channels, patches, patch_t * patch_s * planes]`` predicted scalogram patches.
         signal_reconstruction: ``[batch, channels, time]`` predicted cleaned signal (time = rows x patch_t).
         mask: ``[batch, channels, patches]`` True where a patch was hidden from the encoder.
@@ -583,6 +590,7 @@ class NormWearForPreTrainingOutput(ModelOutput):
     loss: torch.FloatTensor | None = None
     scalogram_loss: torch.FloatTensor | None = None
     signal_loss: torch.FloatTensor | None = None
+    contrastive_loss: torch.FloatTensor | None = None
     reconstruction: torch.FloatTensor | None = None
     signal_reconstruction: torch.FloatTensor | None = None
     mask: torch.BoolTensor | None = None
@@ -691,6 +699,39 @@ class NormWearDecoder(nn.Module):
         return scalogram, signal
 
 
+@dataclass
+class _MaskedView:
+    """One masked pass of the encoder: which patches it saw and what it made of them."""
+
+    folded: FoldedInputs
+    scalograms: torch.Tensor  # [N real channels, planes, T, S]
+    hidden: torch.Tensor  # [N, 1 + K, D] ([CLS] + visible patches, after the final LayerNorm)
+    keep: torch.Tensor  # [N, K] indices of the visible patches
+    masked: torch.Tensor  # [N, P] True where hidden from the encoder
+    real_patches: torch.Tensor  # [N, P] patches holding real (unpadded) time
+    visible_real: torch.Tensor  # [N, K] visible patches that are real
+    grid: tuple[int, int]
+
+    def recording_embedding(self) -> torch.Tensor:
+        """``[B, D]``: the mean of visible real tokens per channel, then over the recording's channels (the
+        probe's pooling, so the contrastive term shapes the very vectors users get)."""
+        weights = self.visible_real.to(self.hidden.dtype)[..., None]
+        per_channel = (self.hidden[:, 1:] * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+        rows = self.folded.channel_index[0]
+        batch = self.folded.channel_mask.shape[0]
+        sums = per_channel.new_zeros(batch, per_channel.shape[-1]).index_add(0, rows, per_channel)
+        counts = per_channel.new_zeros(batch).index_add(0, rows, torch.ones_like(rows, dtype=per_channel.dtype))
+        return sums / counts.clamp_min(1.0)[:, None]
+
+
+def info_nce(first: torch.Tensor, second: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Symmetric InfoNCE: row ``i`` of ``first`` must pick row ``i`` of ``second`` among the batch, and back."""
+    first, second = F.normalize(first.float(), dim=-1), F.normalize(second.float(), dim=-1)
+    logits = first @ second.T / temperature
+    targets = torch.arange(logits.shape[0], device=logits.device)
+    return 0.5 * (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets))
+
+
 class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
     """NormWear with the masked-reconstruction pretraining objective (MAE-style, per channel).
 
@@ -704,7 +745,63 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
         super().__init__(config)
         self.normwear = NormWearModel(config)
         self.decoder = NormWearDecoder(config)
+        self.projector = (
+            nn.Sequential(
+                nn.Linear(config.hidden_size, config.hidden_size),
+                nn.GELU(),
+                nn.Linear(config.hidden_size, config.contrastive_projection_size),
+            )
+            if config.contrastive_weight > 0
+            else None
+        )
         self.post_init()
+
+    def _encode_visible(
+        self,
+        input_values: torch.Tensor,
+        channel_mask: torch.Tensor | None,
+        time_mask: torch.Tensor | None,
+        generator: torch.Generator | None,
+        interpolate: bool,
+    ) -> _MaskedView:
+        """Mask every real channel and encode only its visible patches (the [CLS] tokens still fuse channels)."""
+        backbone = self.normwear
+        folded = backbone.fold_inputs(input_values, channel_mask, time_mask)
+        rows, cols = folded.channel_index
+        scalograms = input_values[rows, cols]
+        num_time, num_scale = backbone.embeddings.grid_shape(scalograms.shape[-2])
+        count = scalograms.shape[0]
+        real_patches = folded.token_mask[rows][:, 1:]
+        real_time_rows = real_patches.reshape(count, num_time, num_scale)[:, :, 0]
+        keep, masked = sample_patch_mask(self.config, count, num_time, num_scale, generator, real_time_rows)
+        keep, masked = keep.to(scalograms.device), masked.to(scalograms.device)
+        visible_real = real_patches.gather(1, keep)
+        visible_key_mask = None
+        if not bool(real_patches.all()):
+            cls_column = torch.ones(count, 1, dtype=torch.bool, device=real_patches.device)
+            visible_key_mask = torch.cat([cls_column, visible_real], dim=1)
+        hidden = backbone.embeddings(scalograms, interpolate, keep=keep)
+        hidden, _, _, _ = backbone.encoder(
+            hidden, folded.channel_index, folded.channel_mask, visible_key_mask, False, False
+        )
+        return _MaskedView(
+            folded,
+            scalograms,
+            backbone.layernorm(hidden),
+            keep,
+            masked,
+            real_patches,
+            visible_real,
+            (num_time, num_scale),
+        )
+
+    def _channel_subset(self, channel_mask: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Keep each real channel with ``contrastive_channel_keep``; every recording keeps at least one."""
+        real = channel_mask.bool().cpu()
+        keep = (torch.rand(real.shape, generator=generator) < self.config.contrastive_channel_keep) & real
+        noise = torch.rand(real.shape, generator=generator).masked_fill(~real, -1.0)
+        keep[torch.arange(real.shape[0]), noise.argmax(dim=1)] = True  # one real channel, chosen at random
+        return keep.to(channel_mask.device)
 
     def forward(
         self,
@@ -733,31 +830,21 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
                 f"reconstruction_target={config.reconstruction_target!r} needs signal_values; call the feature "
                 "extractor with return_signal=True."
             )
-        backbone = self.normwear
-        folded = backbone.fold_inputs(input_values, channel_mask, time_mask)
-        rows, cols = folded.channel_index
-        scalograms = input_values[rows, cols]
-        num_time, num_scale = backbone.embeddings.grid_shape(scalograms.shape[-2])
-        count = scalograms.shape[0]
-        real_patches = folded.token_mask[rows][:, 1:]
-        real_time_rows = real_patches.reshape(count, num_time, num_scale)[:, :, 0]
         if mask_generator is None and mask_seed is not None:
             mask_generator = torch.Generator().manual_seed(int(mask_seed))
-        keep, masked = sample_patch_mask(config, count, num_time, num_scale, mask_generator, real_time_rows)
-        keep, masked = keep.to(scalograms.device), masked.to(scalograms.device)
-
-        all_real = bool(real_patches.all())
-        visible_key_mask = None
-        if not all_real:
-            cls_column = torch.ones(count, 1, dtype=torch.bool, device=real_patches.device)
-            visible_key_mask = torch.cat([cls_column, real_patches.gather(1, keep)], dim=1)
-        hidden = backbone.embeddings(scalograms, interpolate, keep=keep)
-        hidden, _, _, _ = backbone.encoder(
-            hidden, folded.channel_index, folded.channel_mask, visible_key_mask, False, False
+        view = self._encode_visible(input_values, channel_mask, time_mask, mask_generator, interpolate)
+        folded, scalograms, keep, masked, real_patches = (
+            view.folded,
+            view.scalograms,
+            view.keep,
+            view.masked,
+            view.real_patches,
         )
-        hidden = backbone.layernorm(hidden)
-        full_key_mask = None if all_real else folded.token_mask[rows]
-        scalogram_pred, signal_pred = self.decoder(hidden, keep, (num_time, num_scale), full_key_mask, reference)
+        rows, cols = folded.channel_index
+        num_time, num_scale = view.grid
+        count = scalograms.shape[0]
+        full_key_mask = None if bool(real_patches.all()) else folded.token_mask[rows]
+        scalogram_pred, signal_pred = self.decoder(view.hidden, keep, view.grid, full_key_mask, reference)
 
         loss_mask = masked & real_patches
         losses = {}
@@ -778,12 +865,23 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
             error = (signal_pred.float() - target).pow(2)
             losses["signal"] = (error * row_weight).sum() / row_weight.sum().clamp_min(1e-6)
         loss = sum(losses.values())
+        contrastive = None
+        if self.projector is not None:
+            second_channels = self._channel_subset(folded.channel_mask, mask_generator)
+            second = self._encode_visible(input_values, second_channels, time_mask, mask_generator, interpolate)
+            contrastive = info_nce(
+                self.projector(view.recording_embedding()),
+                self.projector(second.recording_embedding()),
+                config.contrastive_temperature,
+            )
+            loss = loss + config.contrastive_weight * contrastive
 
         unfold = folded.unfold
         outputs = NormWearForPreTrainingOutput(
             loss=loss,
             scalogram_loss=losses.get("scalogram"),
             signal_loss=losses.get("signal"),
+            contrastive_loss=contrastive,
             reconstruction=unfold(scalogram_pred),
             signal_reconstruction=unfold(signal_pred),
             mask=unfold(masked),
@@ -803,7 +901,7 @@ class NormWearForSignalClassification(NormWearPreTrainedModel):
     """
 
     # Fine-tuning usually starts from a pretraining checkpoint, whose decoder the head does not use.
-    _keys_to_ignore_on_load_unexpected = [r"^decoder\.", r"^aggregator\.", r"^logit_scale$"]
+    _keys_to_ignore_on_load_unexpected = [r"^decoder\.", r"^projector\.", r"^aggregator\.", r"^logit_scale$"]
 
     def __init__(self, config: NormWearConfig) -> None:
         super().__init__(config)

@@ -46,6 +46,7 @@ class PretrainArguments:
     per_device_batch_size: int = 32
     gradient_accumulation_steps: int = 1
     max_steps: int = 1000
+    max_minutes: float | None = None
     base_lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_steps: int = 100
@@ -83,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--per_device_batch_size", type=int, default=defaults.per_device_batch_size)
     parser.add_argument("--gradient_accumulation_steps", type=int, default=defaults.gradient_accumulation_steps)
     parser.add_argument("--max_steps", type=int, default=defaults.max_steps, help="optimizer steps")
+    parser.add_argument(
+        "--max_minutes",
+        type=float,
+        default=None,
+        help="time budget of this invocation: stop after it (at a step boundary), save a checkpoint and the model; "
+        "--resume_from_checkpoint latest continues towards --max_steps in a later session",
+    )
     parser.add_argument("--base_lr", type=float, default=defaults.base_lr, help="lr = base_lr x effective batch / 256")
     parser.add_argument("--weight_decay", type=float, default=defaults.weight_decay)
     parser.add_argument("--warmup_steps", type=int, default=defaults.warmup_steps)
@@ -159,6 +167,8 @@ def check_arguments(args: PretrainArguments, corpus_given: bool) -> None:
     for name in ("warmup_steps", "checkpoint_every", "num_workers"):
         if getattr(args, name) < 0:
             raise ValueError(f"--{name} must be >= 0, got {getattr(args, name)}.")
+    if args.max_minutes is not None and not 0 < args.max_minutes < float("inf"):
+        raise ValueError(f"--max_minutes must be a positive number of minutes, got {args.max_minutes}.")
     if args.base_lr <= 0 or args.weight_decay < 0 or args.max_grad_norm < 0:
         raise ValueError("--base_lr must be positive; --weight_decay and --max_grad_norm must be >= 0.")
     if not corpus_given and not Path(args.corpus).is_dir():
@@ -259,9 +269,11 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
         total=args.max_steps, initial=step, desc="pretraining", unit="step", disable=not (main and args.progress)
     )
     metrics_path = output_dir / "metrics.jsonl"
-    window_loss, window_count, window_start, segments = 0.0, 0, time.perf_counter(), 0
+    window_loss, window_contrastive, window_count, window_start, segments = 0.0, 0.0, 0, time.perf_counter(), 0
     started = time.perf_counter()
+    deadline = None if args.max_minutes is None else started + 60.0 * args.max_minutes
     last_loss = float("nan")
+    stopped_by_budget = False
     model.train()
     while step < args.max_steps:
         for micro in range(args.gradient_accumulation_steps):
@@ -270,9 +282,12 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
             sync = micro == args.gradient_accumulation_steps - 1
             context = accelerator.no_sync(model) if not sync else nullcontext()
             with context:
-                loss = model(**batch, mask_seed=mask_seed).loss
+                outputs = model(**batch, mask_seed=mask_seed)
+                loss = outputs.loss
                 accelerator.backward(loss / args.gradient_accumulation_steps)
             window_loss += loss.detach().float().item()
+            if outputs.contrastive_loss is not None:
+                window_contrastive += outputs.contrastive_loss.detach().float().item()
             window_count += 1
             segments += int(batch["input_values"].shape[0]) * world
         if args.max_grad_norm > 0:
@@ -282,8 +297,12 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
         optimizer.zero_grad(set_to_none=True)
         step += 1
         progress.update(1)
+        if deadline is not None and step < args.max_steps:
+            # every process must agree to stop at the same step, so the main process's clock decides
+            out_of_time = torch.tensor(float(time.perf_counter() >= deadline), device=accelerator.device)
+            stopped_by_budget = bool(accelerator.reduce(out_of_time, reduction="sum").item() > 0)
 
-        if step % args.log_every == 0 or step == args.max_steps:
+        if step % args.log_every == 0 or step == args.max_steps or stopped_by_budget:
             mean_loss = accelerator.reduce(
                 torch.tensor(window_loss / max(1, window_count), device=accelerator.device), reduction="mean"
             ).item()
@@ -295,6 +314,11 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
                 "segments_per_s": segments / max(elapsed, 1e-9),
                 "elapsed_s": time.perf_counter() - started,
             }
+            if window_contrastive:
+                record["contrastive_loss"] = accelerator.reduce(
+                    torch.tensor(window_contrastive / max(1, window_count), device=accelerator.device),
+                    reduction="mean",
+                ).item()
             last_loss = mean_loss
             if main:
                 with metrics_path.open("a") as handle:
@@ -302,9 +326,10 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
                 progress.set_postfix(loss=f"{mean_loss:.4f}", seg_s=f"{record['segments_per_s']:.1f}")
             if trackers:
                 accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
-            window_loss, window_count, window_start, segments = 0.0, 0, time.perf_counter(), 0
+            window_loss, window_contrastive, window_count, window_start, segments = 0.0, 0.0, 0, time.perf_counter(), 0
 
-        if args.checkpoint_every > 0 and step % args.checkpoint_every == 0 and step < args.max_steps:
+        periodic = args.checkpoint_every > 0 and step % args.checkpoint_every == 0
+        if (periodic or stopped_by_budget) and step < args.max_steps:
             accelerator.wait_for_everyone()
             if main:
                 save_checkpoint(
@@ -319,6 +344,14 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
             accelerator.wait_for_everyone()
         if args.simulate_crash_at_step is not None and step == args.simulate_crash_at_step:
             os.kill(os.getpid(), signal.SIGKILL)  # a real kill: nothing gets flushed or saved
+        if stopped_by_budget:
+            if main:
+                print(
+                    f"--max_minutes {args.max_minutes:g} reached at step {step} of {args.max_steps}; checkpoint "
+                    "saved, continue with --resume_from_checkpoint latest",
+                    flush=True,
+                )
+            break
     progress.close()
 
     accelerator.wait_for_everyone()
@@ -335,6 +368,7 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
         "effective_batch": effective_batch,
         "learning_rate": lr,
         "final_loss": last_loss,
+        "stopped_by_time_budget": stopped_by_budget,
         "wall_time_s": time.perf_counter() - started,
         "parameter_sha256": digest,
         "output_dir": str(output_dir),

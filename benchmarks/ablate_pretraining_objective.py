@@ -1,0 +1,248 @@
+"""Which pretraining objective pays at a CPU budget? Equal time, the same corpus, several seeds, real tasks.
+
+Phase ``train``: for every recipe and seed, pretrain the tiny preset on the same corpus for the same number of
+steps per recipe, chosen so that each recipe gets about ``--minutes`` of compute (each recipe's throughput is
+measured first, back to back, in the same conditions). Runs are separate folders that resume
+(``--resume_from_checkpoint latest``), so a killed ablation continues where it stopped.
+
+Phase ``evaluate``: every trained model, its random twin (the same architecture and seed, i.e. the model before
+pretraining) and 16 statistics per channel are probed on the real tasks (frozen embeddings, the benchmark's
+logistic-regression probe). Differences are paired: the same bootstrap resamples of each task's test set score
+both sides, and the macro draws every task independently; over seeds, each resample averages the seeds' paired
+differences (test-set uncertainty), and the seeds' spread is reported beside it.
+
+    python benchmarks/ablate_pretraining_objective.py train --corpus runs/corpus_mix --out runs/ablation_objective
+    python benchmarks/ablate_pretraining_objective.py evaluate --out runs/ablation_objective --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine_description, write_section  # noqa: E402
+
+# Recipe name -> config overrides of the tiny preset. "mae" is the paper's objective as shipped.
+RECIPES: dict[str, dict] = {
+    "mae": {},
+    "mae_contrastive": {"contrastive_weight": 1.0},
+}
+PRETRAIN_OPTIONS = [
+    "--config", "tiny", "--per_device_batch_size", "32", "--base_lr", "0.012", "--warmup_steps", "100",
+    "--checkpoint_every", "200", "--log_every", "25", "--report_to", "none", "--no_progress",
+]  # fmt: skip
+
+
+def run_folder(out: Path, recipe: str, seed: int) -> Path:
+    return out / f"{recipe}-seed{seed}"
+
+
+def pretrain(corpus: str, folder: Path, recipe: str, seed: int, max_steps: int, max_minutes: float | None) -> None:
+    command = [
+        sys.executable, "-m", "normwear_hf.cli", "pretrain", "--corpus", corpus, "--output_dir", str(folder),
+        "--seed", str(seed), "--max_steps", str(max_steps), "--resume_from_checkpoint", "latest",
+        "--config_overrides", json.dumps(RECIPES[recipe]), *PRETRAIN_OPTIONS,
+    ]  # fmt: skip
+    if max_minutes is not None:
+        command += ["--max_minutes", str(max_minutes)]
+    subprocess.run(command, check=True)
+
+
+def finished(folder: Path) -> bool:
+    summary = folder / "training_summary.json"
+    return summary.exists() and not json.loads(summary.read_text()).get("stopped_by_time_budget", False)
+
+
+def calibrate(corpus: str, out: Path, recipes: list[str], calibration_steps: int) -> dict[str, float]:
+    """Segments per second of each recipe, measured back to back (the last logged window of a short run)."""
+    rates = {}
+    for recipe in recipes:
+        folder = out / "calibration" / recipe
+        if not finished(folder):
+            pretrain(corpus, folder, recipe, 0, calibration_steps, None)
+        records = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+        rates[recipe] = records[-1]["segments_per_s"]
+    return rates
+
+
+def train(args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plan_path = out / "plan.json"
+    if plan_path.exists():
+        plan = json.loads(plan_path.read_text())  # keep the step counts of the first invocation
+    else:
+        rates = calibrate(args.corpus, out, args.recipes, args.calibration_steps)
+        steps = {recipe: int(args.minutes * 60 * rates[recipe] / 32) for recipe in args.recipes}
+        plan = {"minutes": args.minutes, "segments_per_s": rates, "steps": steps, "corpus": args.corpus}
+        plan_path.write_text(json.dumps(plan, indent=2))
+    print(json.dumps(plan, indent=2), flush=True)
+    for seed in args.seeds:
+        for recipe in args.recipes:
+            folder = run_folder(out, recipe, seed)
+            if finished(folder):
+                continue
+            started = time.perf_counter()
+            pretrain(args.corpus, folder, recipe, seed, plan["steps"][recipe], args.budget_minutes)
+            print(f"{folder.name}: {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="phase", required=True)
+    train_parser = sub.add_parser("train")
+    train_parser.add_argument("--corpus", required=True)
+    train_parser.add_argument("--out", required=True)
+    train_parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    train_parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    train_parser.add_argument("--minutes", type=float, default=8.0, help="compute per run, in minutes")
+    train_parser.add_argument("--calibration_steps", type=int, default=40)
+    train_parser.add_argument(
+        "--budget_minutes", type=float, default=None, help="stop each invocation of a run after this (resumable)"
+    )
+    evaluate_parser = sub.add_parser("evaluate")
+    evaluate_parser.add_argument("--out", required=True)
+    evaluate_parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    evaluate_parser.add_argument("--tasks", nargs="+", default=None, help="default: every real task")
+    evaluate_parser.add_argument("--bootstrap", type=int, default=1000)
+    evaluate_parser.add_argument("--write", action="store_true", help="write the table to docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    if args.phase == "train":
+        train(args)
+    else:
+        evaluate(args)
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    from normwear_hf.evaluation.baselines import statistical_features
+    from normwear_hf.evaluation.benchmark import load_model, method_features
+    from normwear_hf.evaluation.paired import PairedScores, paired_bootstrap
+    from normwear_hf.evaluation.probe import _metric_function, fit_probe
+    from normwear_hf.evaluation.tasks import REAL_TASKS, load_task
+
+    out = Path(args.out)
+    plan = json.loads((out / "plan.json").read_text())
+    runs = {
+        recipe: [run_folder(out, recipe, seed) for seed in args.seeds if finished(run_folder(out, recipe, seed))]
+        for recipe in plan["steps"]
+    }
+    seeds_done = {recipe: [int(f.name.rsplit("seed", 1)[1]) for f in folders] for recipe, folders in runs.items()}
+    print("finished runs:", seeds_done, flush=True)
+    cache = out / "embedding_cache"
+    fits: dict[str, dict[str, dict]] = {}  # task -> method key -> probe fit
+    tasks = {}
+    for name in args.tasks or REAL_TASKS:
+        task = load_task(name, seed=0, max_test=1000)
+        tasks[name] = task
+        fits[name] = {}
+        for recipe, folders in runs.items():
+            for folder in folders:
+                model, extractor, _ = load_model(str(folder))
+                seed = int(folder.name.rsplit("seed", 1)[1])
+                for method, key in (("normwear", f"{recipe}/{seed}"), ("random_init", f"random/{seed}")):
+                    if key in fits[name]:
+                        continue
+                    train_x, test_x = method_features(method, task, model, extractor, seed, cache)
+                    fits[name][key] = fit_probe(train_x, task.y_train, test_x, task.y_test, task.kind)
+        train_x, test_x = statistical_features(task.train), statistical_features(task.test)
+        fits[name]["statistics"] = fit_probe(train_x, task.y_train, test_x, task.y_test, task.kind)
+        print(f"{name}: probed {len(fits[name])} feature sets", flush=True)
+
+    auroc = _metric_function("auroc")
+
+    def scores(task: str, key: str):
+        return fits[task][key]["scores"]
+
+    report: dict = {"plan": plan, "seeds": seeds_done, "tasks": list(tasks), "recipes": {}}
+    for recipe, seeds in seeds_done.items():
+        if not seeds:
+            continue
+        references = {name: fits[name][f"{recipe}/{seeds[0]}"]["references"] for name in tasks}
+        mine = {name: [scores(name, f"{recipe}/{s}") for s in seeds] for name in tasks}
+        twins = {name: [scores(name, f"random/{s}") for s in seeds] for name in tasks}
+        entry = {
+            "auroc": {name: [float(auroc(references[name], a)) for a in mine[name]] for name in tasks},
+            "random_auroc": {name: [float(auroc(references[name], b)) for b in twins[name]] for name in tasks},
+        }
+        for other, theirs in (("random", twins), ("statistics", {n: [scores(n, "statistics")] for n in tasks})):
+            paired = {name: PairedScores(references[name], mine[name], theirs[name]) for name in tasks}
+            entry[f"vs_{other}"] = paired_bootstrap(paired, n=args.bootstrap, seed=0)
+            entry[f"vs_{other}_per_seed_macro"] = [
+                float(np.mean(values)) for values in zip(*(paired[name].per_seed_differences() for name in tasks))
+            ]
+        report["recipes"][recipe] = entry
+    report["statistics_auroc"] = {
+        name: float(auroc(fits[name]["statistics"]["references"], scores(name, "statistics"))) for name in tasks
+    }
+    (out / "evaluation.json").write_text(json.dumps(report, indent=2))
+    markdown = to_markdown(report, args)
+    print(markdown)
+    if args.write:
+        write_section("ablation-objective", markdown)
+
+
+def to_markdown(report: dict, args: argparse.Namespace) -> str:
+    plan = report["plan"]
+    tasks = report["tasks"]
+    lines = [
+        "## Pretraining objective ablation (real tasks, paired against the random twin and statistics)",
+        "",
+        f"{machine_description()}, {date.today().isoformat()}. Commands:",
+        "",
+        "```bash",
+        f"python benchmarks/ablate_pretraining_objective.py train --corpus {plan['corpus']} --out {args.out} "
+        f"--minutes {plan['minutes']:g}",
+        f"python benchmarks/ablate_pretraining_objective.py evaluate --out {args.out} --write",
+        "```",
+        "",
+        f"Tiny preset, batch 32, equal compute per run: {plan['minutes']:g} min at each recipe's measured "
+        "throughput ("
+        + ", ".join(f"{r}: {plan['segments_per_s'][r]:.0f} segments/s, {plan['steps'][r]} steps" for r in plan["steps"])
+        + "). Linear probes on frozen `probe` embeddings (token mean per channel, channels concatenated); "
+        f"real tasks only: {', '.join(tasks)}. Differences are paired (same test resamples for both sides, "
+        f"{args.bootstrap} resamples, macro = unweighted mean over tasks, each task redrawn independently) and "
+        "averaged over the pretraining seeds; brackets are 95% intervals over test-set resampling, and the "
+        "seeds' own spread is given as sd.",
+        "",
+        "| recipe | seeds | real-task macro AUROC (mean over seeds) | vs random twin | seed sd | vs 16 statistics |",
+        "|---|---|---|---|---|---|",
+    ]
+    for recipe, entry in report["recipes"].items():
+        macro = np.mean([np.mean(values) for values in entry["auroc"].values()])
+        twin = entry["vs_random"]["macro"]
+        stats = entry["vs_statistics"]["macro"]
+        sd = np.std(entry["vs_random_per_seed_macro"], ddof=1) if len(report["seeds"][recipe]) > 1 else 0.0
+        lines.append(
+            f"| {recipe} | {len(report['seeds'][recipe])} | {macro:.3f} | {twin['point']:+.3f} "
+            f"[{twin['low']:+.3f}, {twin['high']:+.3f}] | {sd:.3f} | {stats['point']:+.3f} "
+            f"[{stats['low']:+.3f}, {stats['high']:+.3f}] |"
+        )
+    lines += ["", "Per task (AUROC mean over seeds; difference to the random twin with its paired 95% interval):", ""]
+    recipes = list(report["recipes"])
+    lines.append("| task | statistics | random twin | " + " | ".join(recipes) + " |")
+    lines.append("|---|---|---|" + "---|" * len(recipes))
+    first = report["recipes"][recipes[0]] if recipes else None
+    for task in tasks:
+        cells = []
+        for recipe in recipes:
+            entry = report["recipes"][recipe]
+            diff = entry["vs_random"][task]
+            cells.append(
+                f"{np.mean(entry['auroc'][task]):.3f} ({diff['point']:+.3f} [{diff['low']:+.3f}, {diff['high']:+.3f}])"
+            )
+        twin = np.mean(first["random_auroc"][task]) if first else float("nan")
+        lines.append(f"| {task} | {report['statistics_auroc'][task]:.3f} | {twin:.3f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
