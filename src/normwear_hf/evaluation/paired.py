@@ -58,9 +58,7 @@ class PairedScores:
         """Differences seed by seed (``first`` seed ``i`` against ``second`` seed ``i``, or its only array)."""
         function = _metric_function(self.metric)
         second = self.second if len(self.second) == len(self.first) else [self.second[0]] * len(self.first)
-        return [
-            float(function(self.references, a) - function(self.references, b)) for a, b in zip(self.first, second)
-        ]
+        return [float(function(self.references, a) - function(self.references, b)) for a, b in zip(self.first, second)]
 
 
 def _interval(point: float, values: list[float], confidence: float) -> dict[str, float]:
