@@ -205,7 +205,7 @@ def with_inf():
         (lambda: [], "Empty input"),
         (lambda: np.zeros((0, 300)), "zero channels"),
         (lambda: np.zeros((2, 0)), "zero samples"),
-        (lambda: np.zeros(300), r"1-D.*\[1, T\]"),
+        (lambda: np.float64(3.0), r"scalar.*one channel \[T\]"),
         (lambda: np.zeros((1, 1, 2, 300)), "4 dimensions"),
         (lambda: np.zeros((1, 50)), r"recording 0 lasts only 0.500 s"),
         (lambda: [signal(1, 300), np.zeros((1, 20))], "recording 1 lasts only 0.200 s"),
@@ -232,3 +232,38 @@ def test_bad_signals(fe, signals, match):
 def test_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
         NormWearFeatureExtractor(**kwargs)
+
+
+def test_inputs_as_people_have_them(fe):
+    """A DataFrame (columns = channels), a 1-D channel, [T, C] by mistake, and a 10 kHz EMG channel."""
+    import logging
+
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((650, 3))
+    frame = pd.DataFrame(data, columns=["ecg", "ppg", "resp"])
+    from_frame = fe(frame, sampling_rate=65)["input_values"]
+    np.testing.assert_array_equal(from_frame, fe(data.T, sampling_rate=65)["input_values"])
+    assert from_frame.shape[1] == 3
+    np.testing.assert_array_equal(
+        fe(data[:, 0], sampling_rate=65)["input_values"], fe(data[None, :, 0], sampling_rate=65)["input_values"]
+    )
+    with pytest.raises(ValueError, match=r"650 channels of 3 samples.*transposed \(signals.T\)"):
+        fe(data, sampling_rate=65)
+
+    class Collect(logging.Handler):
+        messages: list[str] = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    logger, handler = logging.getLogger("normwear_hf.feature_extraction_normwear"), Collect()
+    logger.addHandler(handler)
+    try:
+        fe(rng.standard_normal((1, 10_000)), sampling_rate=10_000)
+        fe(rng.standard_normal((1, 10_000)), sampling_rate=10_000)
+    finally:
+        logger.removeHandler(handler)
+    warnings = [m for m in handler.messages if "everything above 32.5 Hz" in m]
+    assert len(warnings) == 1 and "10000 Hz" in warnings[0] and "EMG envelope" in warnings[0]

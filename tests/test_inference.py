@@ -94,3 +94,24 @@ def test_readme_starts_with_the_two_commands_ci_runs():
     install_and_demo, install_and_test = blocks[0].strip(), blocks[1].strip()
     assert install_and_demo.endswith("normwear-hf demo")
     assert install_and_test in (ROOT / ".ci" / "run").read_text()
+
+
+def test_embed_accepts_one_channel_and_a_dataframe_like_the_pipeline(tiny_model):
+    import pandas as pd
+
+    from normwear_hf import NormWearFeatureExtractor
+    from normwear_hf.inference import embed
+    from normwear_hf.zero_shot.pipeline import one_recording
+
+    x = np.random.default_rng(0).standard_normal((2, 650))
+    extractor = NormWearFeatureExtractor()
+    one = embed(x[0], 65, model=tiny_model, feature_extractor=extractor)
+    np.testing.assert_allclose(one, embed(x[:1], 65, model=tiny_model, feature_extractor=extractor))
+    frame = pd.DataFrame(x.T, columns=["ecg", "ppg"])
+    np.testing.assert_allclose(
+        embed(frame, 65, model=tiny_model, feature_extractor=extractor),
+        embed(x, 65, model=tiny_model, feature_extractor=extractor),
+    )
+    assert len(one_recording(x[0])) == 1 and len(one_recording(frame)) == 2
+    with pytest.raises(ValueError, match="real numbers"):
+        one_recording(np.array([1 + 2j, 3j]))  # the pipeline no longer drops imaginary parts silently

@@ -47,6 +47,10 @@ PLAUSIBLE_RATE_RANGE = (1.0, 100_000.0)
 _FLAT_RTOL = 1e-7
 _FLAT_ATOL = 1e-12
 _MAX_LISTED = 5  # recordings/channels named individually in an aggregated warning
+# Rates this far above the model rate lose most of their bandwidth in resampling (EMG, high-resolution ECG):
+# say so once per rate and process, so a user of 10 kHz EMG knows that only the envelope-scale content survives.
+HIGH_RATE_FACTOR = 8.0
+_HIGH_RATES_WARNED: set[float] = set()
 
 
 def _is_tensor(obj) -> bool:
@@ -85,6 +89,44 @@ def _as_float_array(obj, where: str) -> np.ndarray:
             f"{where}: expected real numbers, got an array of dtype {arr.dtype}. Pass numeric signal values."
         )
     return arr.astype(np.float64)
+
+
+def _from_dataframe(obj):
+    """A pandas DataFrame (columns = channels, rows = time) -> ``[C, T]``; anything else unchanged."""
+    if hasattr(obj, "columns") and hasattr(obj, "to_numpy") and getattr(obj, "ndim", 0) == 2:
+        return _as_float_array(obj.to_numpy(), "the DataFrame").T
+    return obj
+
+
+def recording_channels(recording, where: str = "recording 0", allow_1d: bool = False) -> list[np.ndarray]:
+    """One recording as a list of 1-D float64 channels, with the input checks every entry point shares.
+
+    Accepts ``[C, T]`` (array or tensor), a list of 1-D channels (lengths may differ), a pandas DataFrame
+    (columns are channels) and, with ``allow_1d``, a single channel ``[T]``.
+    """
+    recording = _from_dataframe(recording)
+    depth = _depth(recording)
+    if allow_1d and depth == 1 and not (isinstance(recording, (list, tuple)) and _depth(recording[0]) >= 1):
+        recording = [recording]
+        depth = 2
+    if depth != 2:
+        raise ValueError(
+            f"{where} has {depth} dimension(s); every recording must be [C, T] "
+            "(channels, time) or a list of 1-D channel arrays; pass [1, T] for one channel."
+        )
+    if isinstance(recording, (list, tuple)):
+        channels = [_as_float_array(ch, f"{where}, channel {c}") for c, ch in enumerate(recording)]
+        for c, ch in enumerate(channels):
+            if ch.ndim != 1:
+                raise ValueError(f"{where}, channel {c} must be 1-D (time), got shape {ch.shape}.")
+    else:
+        channels = list(_as_float_array(recording, where))
+    if len(channels) == 0:
+        raise ValueError(f"{where} has zero channels; every recording needs at least one channel.")
+    for c, ch in enumerate(channels):
+        if ch.size == 0:
+            raise ValueError(f"{where}, channel {c} has zero samples.")
+    return channels
 
 
 def _fmt_rate(rate: float) -> str:
@@ -187,15 +229,17 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         """-> (recordings as lists of 1-D float64 channels, whether the input was a batch)."""
         if signals is None:
             raise ValueError("signals is None: pass a recording [C, T] or a batch [B, C, T].")
+        signals = _from_dataframe(signals)
         depth = _depth(signals)
         if (depth == 1 or isinstance(signals, (list, tuple))) and len(signals) == 0:
             raise ValueError("Empty input: no recordings were given. Pass a recording [C, T] or a batch [B, C, T].")
-        if depth <= 1:
-            shape = f"shape ({len(signals)},)" if depth == 1 else "a scalar"
+        if depth == 0:
             raise ValueError(
-                f"signals is 1-D ({shape}); NormWear needs channels and time. "
-                "Pass a 2-D array [1, T] for one channel, e.g. signal[None, :] or [signal]."
+                f"signals is a scalar ({type(signals).__name__}); NormWear needs samples over time. Pass one "
+                "channel [T], a recording [C, T] (channels, time) or a batch [B, C, T]."
             )
+        if depth == 1:  # one channel, as transformers' audio extractors read a 1-D waveform
+            signals, depth = [signals], 2
         if depth > 3:
             raise ValueError(
                 f"signals has {depth} dimensions; expected one recording [C, T] (channels, time) or a batch "
@@ -205,28 +249,7 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         items = list(signals) if is_batch else [signals]
         if is_batch and len(items) == 0:
             raise ValueError("Empty input: the batch contains no recordings.")
-        recordings = []
-        for r, rec in enumerate(items):
-            where = f"recording {r}"
-            if _depth(rec) != 2:
-                raise ValueError(
-                    f"{where} has {_depth(rec)} dimension(s); every recording must be [C, T] "
-                    "(channels, time) or a list of 1-D channel arrays; pass [1, T] for one channel."
-                )
-            if isinstance(rec, (list, tuple)):
-                channels = [_as_float_array(ch, f"{where}, channel {c}") for c, ch in enumerate(rec)]
-                for c, ch in enumerate(channels):
-                    if ch.ndim != 1:
-                        raise ValueError(f"{where}, channel {c} must be 1-D (time), got shape {ch.shape}.")
-            else:
-                arr = _as_float_array(rec, where)
-                channels = list(arr)
-            if len(channels) == 0:
-                raise ValueError(f"{where} has zero channels; every recording needs at least one channel.")
-            for c, ch in enumerate(channels):
-                if ch.size == 0:
-                    raise ValueError(f"{where}, channel {c} has zero samples.")
-            recordings.append(channels)
+        recordings = [recording_channels(rec, f"recording {r}") for r, rec in enumerate(items)]
         return recordings, is_batch
 
     @staticmethod
@@ -342,17 +365,24 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         full_lengths = []
         # Check durations first (cheap) and, for "truncate", crop to what the first window needs.
         crops: list[list[int]] = []
+        self._warn_high_rates(rates)
         for r, (rec, rec_rates) in enumerate(zip(recordings, rates, strict=True)):
             lengths = [resampled_length(ch.size, fs, target) for ch, fs in zip(rec, rec_rates, strict=True)]
             duration = min(ch.size / fs for ch, fs in zip(rec, rec_rates, strict=True))
             full = min(lengths)
             if duration < self.min_duration_seconds - 1e-9 or full < self._min_samples():
                 shortest = int(np.argmin([ch.size / fs for ch, fs in zip(rec, rec_rates, strict=True)]))
+                transposed = ""
+                if len(rec) > rec[shortest].size:
+                    transposed = (
+                        f" It has {len(rec)} channels of {rec[shortest].size} samples: if its rows are time steps "
+                        "(a [T, C] table), pass it transposed (signals.T), as NormWear reads [channels, time]."
+                    )
                 raise ValueError(
                     f"recording {r} lasts only {duration:.3f} s (channel {shortest}: "
                     f"{rec[shortest].size} samples at {_fmt_rate(rec_rates[shortest])}); NormWear needs at "
                     f"least min_duration_seconds={self.min_duration_seconds:g} s. Pass a longer recording or "
-                    "drop this one."
+                    f"drop this one.{transposed}"
                 )
             full_lengths.append(full)
             crop = []
@@ -382,6 +412,21 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
             common = min(ch.size for ch in channels)  # channels from different rates: cut to the shortest
             arrays.append(np.stack([ch[:common] for ch in channels]))
         return arrays, full_lengths
+
+    def _warn_high_rates(self, rates: list[list[float]]) -> None:
+        target = self.sampling_rate
+        new = sorted({fs for rec in rates for fs in rec if fs >= HIGH_RATE_FACTOR * target} - _HIGH_RATES_WARNED)
+        if not new:
+            return
+        _HIGH_RATES_WARNED.update(new)
+        listed = ", ".join(_fmt_rate(fs) for fs in new)
+        logger.warning(
+            f"Channels at {listed} are resampled to the model rate of {_fmt_rate(target)}: everything above "
+            f"{target / 2:g} Hz (the new Nyquist frequency) is removed, i.e. {1 - target / max(new):.1%} of the "
+            "bandwidth at the highest of these rates (EMG bursts, pacemaker spikes, high-frequency ECG detail). "
+            "To keep such content, feed a derived slow signal instead (e.g. the EMG envelope: rectified and "
+            "low-pass filtered). This warning is shown once per rate."
+        )
 
     def _filter_reach(self, fs: float) -> int:
         """Input samples on each side that one resampled sample depends on (polyphase FIR half-length)."""

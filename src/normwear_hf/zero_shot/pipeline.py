@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from transformers import Pipeline
 
-from ..feature_extraction_normwear import NormWearFeatureExtractor
+from ..feature_extraction_normwear import NormWearFeatureExtractor, recording_channels
 from .engine import check_candidate_labels, has_zero_shot_head, label_sentences
 from .prompts import DEFAULT_HYPOTHESIS_TEMPLATE
 from .text_encoder import SentenceEncoder
@@ -132,21 +132,9 @@ class ZeroShotPhysioClassificationPipeline(Pipeline):
 
 
 def one_recording(signal: Any) -> list[np.ndarray]:
-    """One recording as a list of 1-D channels: ``[T]``, ``[C, T]`` or a list of channels (rates may differ)."""
-    if isinstance(signal, torch.Tensor):
-        signal = signal.detach().cpu().numpy()
-    if isinstance(signal, np.ndarray):
-        if signal.ndim not in (1, 2):
-            raise ValueError(
-                f"A recording must be [time] or [channels, time], got shape {signal.shape}; pass a batch as a list."
-            )
-        return list(np.atleast_2d(signal).astype(np.float64))
-    if isinstance(signal, list | tuple) and signal and all(np.ndim(channel) == 1 for channel in signal):
-        return [np.asarray(channel, dtype=np.float64) for channel in signal]
-    raise ValueError(
-        "Could not read the recording: pass a numpy array [time] / [channels, time] or a list of 1-D channels "
-        "(in a dict {'signal': ..., 'sampling_rate': ...} when channels have different rates)."
-    )
+    """One recording as a list of 1-D channels: ``[T]``, ``[C, T]``, a DataFrame or a list of channels (rates may
+    differ); the same checks as the feature extractor and ``embed``."""
+    return recording_channels(signal, "the recording", allow_1d=True)
 
 
 def register_pipeline() -> None:
