@@ -239,3 +239,21 @@ def test_embed_bf16_is_close_to_fp32(tmp_path, model_folder, capsys):
     fp32, bf16 = np.load(tmp_path / "fp32.npy"), np.load(tmp_path / "bf16.npy")
     assert bf16.dtype == np.float32 and not np.array_equal(fp32, bf16)
     assert np.linalg.norm(bf16 - fp32) < 0.05 * np.linalg.norm(fp32)
+
+
+def test_build_corpus_without_neurokit2_fails_at_once_with_workers(tmp_path):
+    """It used to hang: the worker initializer's ImportError made the pool respawn workers forever."""
+    import subprocess
+    import sys
+
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "neurokit2.py").write_text("raise ImportError('No module named neurokit2')\n")
+    command = [sys.executable, "-m", "normwear_hf.cli", "build-corpus", "--out", str(tmp_path / "c")]
+    command += ["--sources", "none", "--synthetic", "50", "--workers", "2", "--no-progress"]
+    env = {**__import__("os").environ, "PYTHONPATH": str(fake)}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1].startswith("normwear-hf build-corpus: error:")
+    assert "pip install 'neurokit2>=0.2.13'" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "c").exists()

@@ -436,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in PASS_THROUGH:
         try:
             return run_pass_through(argv[0], argv[1:])
-        except ValueError as error:
+        except (ValueError, ImportError) as error:  # bad input, or a missing optional package: the message says how
             print(f"normwear-hf {argv[0]}: error: {error}", file=sys.stderr)
             return 2
     parser = build_parser()

@@ -780,8 +780,9 @@ def _generate_chunk(job: tuple[int, int, int, float, int]) -> list[dict[str, Any
 
 
 def _worker_init() -> None:
+    # Only what cannot fail: an exception in a Pool initializer makes the pool respawn workers forever (a hang).
+    # The neurokit2 import happens in the first chunk instead, where an error reaches the parent through .get().
     warnings.simplefilter("ignore")  # this is the worker's own process
-    _nk()
 
 
 def generate_examples(
@@ -819,6 +820,7 @@ def generate_examples(
             return
         import multiprocessing
 
+        _nk()  # fail here, with the install hint, before any worker starts
         size = chunk_size or max(1, min(500, math.ceil(count / (workers * 8))))
         jobs = iter(
             [
