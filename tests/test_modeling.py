@@ -236,3 +236,26 @@ def test_presets():
 def test_bad_model_inputs_raise(tiny_model, call, message):
     with pytest.raises(ValueError, match=message):
         call(tiny_model)
+
+
+def test_rich_probe_pooling_extends_the_probe_embedding(tiny_model):
+    from normwear_hf.modeling_normwear import RICH_SUMMARIES
+
+    x = random_scalograms(2, 3, steps=390)
+    time_mask = torch.ones(2, 390)
+    time_mask[1, 200:] = 0  # the second recording is padded: thirds and max see only its real patches
+    channel_mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    with torch.no_grad():
+        probe = tiny_model.get_embeddings(x, channel_mask, time_mask, pooling="probe")
+        rich = tiny_model.get_embeddings(x, channel_mask, time_mask, pooling="probe_rich")
+        hidden = tiny_model(x, channel_mask=channel_mask, time_mask=time_mask).last_hidden_state
+    width = tiny_model.config.hidden_size
+    parts = rich.reshape(2, 3, len(RICH_SUMMARIES), width)
+    torch.testing.assert_close(parts[:, :, 0].reshape(2, -1), probe)
+    assert torch.all(parts[0, 2] == 0)  # a padded channel stays zero
+    real_patches = tiny_model(x, channel_mask=channel_mask, time_mask=time_mask).token_mask[1, 0, 1:]
+    count = int(real_patches.sum())
+    patches = hidden[1, 0, 1:][real_patches]
+    torch.testing.assert_close(parts[1, 0, 1], patches.max(dim=0).values)
+    first = patches[: (count + 2) // 3]
+    torch.testing.assert_close(parts[1, 0, 2], first.mean(dim=0))

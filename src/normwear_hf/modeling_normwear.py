@@ -26,7 +26,9 @@ try:  # transformers >= 5: initialisers that skip tensors already loaded from a 
 except ImportError:  # pragma: no cover - older transformers
     from torch.nn import init
 
-POOLINGS = ("probe", "channel", "recording", "cls")
+POOLINGS = ("probe", "channel", "recording", "cls", "probe_rich")
+#: Summaries per channel in the ``"probe_rich"`` pooling, in this order (each ``hidden_size`` wide).
+RICH_SUMMARIES = ("mean", "max", "first_third", "second_third", "last_third")
 
 
 @dataclass
@@ -562,6 +564,9 @@ class NormWearModel(NormWearPreTrainedModel):
                 ``"recording"``: mean over real channels of the channel means -> ``[batch, hidden]``,
                 comparable across recordings with any number of channels.
                 ``"cls"``: the fused per-channel [CLS] tokens -> ``[batch, channels, hidden]``.
+                ``"probe_rich"``: per channel the token mean, the token max and the means of the first, second
+                and last third of its patches in time (:data:`RICH_SUMMARIES`), concatenated over channels ->
+                ``[batch, channels * 5 * hidden]``; the first ``hidden`` values of each channel are ``"probe"``.
             recording_index: from the feature extractor with ``long_input="split"``: windows of one
                 recording are averaged, so the first axis becomes the recordings.
         Means skip padded time patches and padded channels (which come out as zeros).
@@ -995,7 +1000,27 @@ def channel_summaries(outputs: NormWearModelOutput, pooling: str) -> tuple[torch
         return outputs.pooler_output, outputs.token_mask[:, :, 0]
     mask = outputs.token_mask.to(outputs.last_hidden_state.dtype)[..., None]
     summed = (outputs.last_hidden_state * mask).sum(dim=2)
-    return summed / mask.sum(dim=2).clamp_min(1.0), outputs.token_mask.any(dim=2)
+    mean = summed / mask.sum(dim=2).clamp_min(1.0)
+    real = outputs.token_mask.any(dim=2)
+    if pooling != "probe_rich":
+        return mean, real
+    return torch.cat([mean, *_patch_summaries(outputs.last_hidden_state[:, :, 1:], mask[:, :, 1:])], dim=-1), real
+
+
+def _patch_summaries(patches: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
+    """Max and time-third means of real patch tokens ``[B, C, P, D]`` (patches are time-major, so the k-th real
+    patch of ``n`` lies in third ``3k // n``); zeros for a channel without real patches."""
+    real = mask[..., 0] > 0
+    highest = patches.masked_fill(~real[..., None], float("-inf")).amax(dim=2)
+    highest = torch.where(real.any(dim=2, keepdim=True), highest, torch.zeros_like(highest))
+    rank = real.long().cumsum(dim=2) - 1
+    count = real.sum(dim=2, keepdim=True).clamp_min(1)
+    third = torch.div(3 * rank, count, rounding_mode="floor")
+    means = []
+    for part in range(3):
+        weights = (real & (third == part)).to(patches.dtype)[..., None]
+        means.append((patches * weights).sum(dim=2) / weights.sum(dim=2).clamp_min(1.0))
+    return [highest, *means]
 
 
 def finish_pooling(
@@ -1007,7 +1032,7 @@ def finish_pooling(
     if pooling == "recording":
         weights = real.to(per_channel.dtype)[..., None]
         return (per_channel * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
-    if pooling == "probe":
+    if pooling in ("probe", "probe_rich"):
         return per_channel.flatten(1)
     return per_channel
 
