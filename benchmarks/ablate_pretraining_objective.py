@@ -122,11 +122,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+POOLINGS = ("probe", "probe_rich")
+
+
+def probe_view(rich, pooling: str, width: int):
+    """``probe_rich`` holds ``probe`` as the first ``width`` values of each channel's five summaries."""
+    from normwear_hf.modeling_normwear import RICH_SUMMARIES
+
+    if pooling == "probe_rich":
+        return rich
+    return rich.reshape(rich.shape[0], -1, len(RICH_SUMMARIES), width)[:, :, 0].reshape(rich.shape[0], -1)
+
+
 def evaluate(args: argparse.Namespace) -> None:
     from normwear_hf.evaluation.baselines import statistical_features
-    from normwear_hf.evaluation.benchmark import load_model, method_features
+    from normwear_hf.evaluation.benchmark import load_model, random_twin
     from normwear_hf.evaluation.paired import PairedScores, paired_bootstrap
-    from normwear_hf.evaluation.probe import _metric_function, fit_probe
+    from normwear_hf.evaluation.probe import _metric_function, extract_embeddings, fit_probe
     from normwear_hf.evaluation.tasks import REAL_TASKS, load_task
 
     out = Path(args.out)
@@ -138,51 +150,57 @@ def evaluate(args: argparse.Namespace) -> None:
     seeds_done = {recipe: [int(f.name.rsplit("seed", 1)[1]) for f in folders] for recipe, folders in runs.items()}
     print("finished runs:", seeds_done, flush=True)
     cache = out / "embedding_cache"
-    fits: dict[str, dict[str, dict]] = {}  # task -> method key -> probe fit
+    fits: dict[str, dict[str, dict]] = {}  # task -> "pooling:method key" -> probe fit
     tasks = {}
+    encoders = []  # (key, model, extractor)
+    for recipe, folders in runs.items():
+        for folder in folders:
+            model, extractor, _ = load_model(str(folder))
+            seed = int(folder.name.rsplit("seed", 1)[1])
+            encoders.append((f"{recipe}/{seed}", model, extractor))
+            if not any(key == f"random/{seed}" for key, _, _ in encoders):
+                encoders.append((f"random/{seed}", random_twin(model, seed), extractor))
     for name in args.tasks or REAL_TASKS:
         task = load_task(name, seed=0, max_test=1000)
         tasks[name] = task
         fits[name] = {}
-        for recipe, folders in runs.items():
-            for folder in folders:
-                model, extractor, _ = load_model(str(folder))
-                seed = int(folder.name.rsplit("seed", 1)[1])
-                for method, key in (("normwear", f"{recipe}/{seed}"), ("random_init", f"random/{seed}")):
-                    if key in fits[name]:
-                        continue
-                    train_x, test_x = method_features(method, task, model, extractor, seed, cache)
-                    fits[name][key] = fit_probe(train_x, task.y_train, test_x, task.y_test, task.kind)
+        for key, model, extractor in encoders:
+            train_rich, test_rich = (
+                extract_embeddings(model, extractor, rows, pooling="probe_rich", cache_dir=cache, progress=False)
+                for rows in (task.train, task.test)
+            )
+            width = model.config.hidden_size
+            for pooling in POOLINGS:
+                train_x, test_x = probe_view(train_rich, pooling, width), probe_view(test_rich, pooling, width)
+                fits[name][f"{pooling}:{key}"] = fit_probe(train_x, task.y_train, test_x, task.y_test, task.kind)
         train_x, test_x = statistical_features(task.train), statistical_features(task.test)
         fits[name]["statistics"] = fit_probe(train_x, task.y_train, test_x, task.y_test, task.kind)
         print(f"{name}: probed {len(fits[name])} feature sets", flush=True)
 
     auroc = _metric_function("auroc")
-
-    def scores(task: str, key: str):
-        return fits[task][key]["scores"]
-
     report: dict = {"plan": plan, "seeds": seeds_done, "tasks": list(tasks), "recipes": {}}
-    for recipe, seeds in seeds_done.items():
-        if not seeds:
-            continue
-        references = {name: fits[name][f"{recipe}/{seeds[0]}"]["references"] for name in tasks}
-        mine = {name: [scores(name, f"{recipe}/{s}") for s in seeds] for name in tasks}
-        twins = {name: [scores(name, f"random/{s}") for s in seeds] for name in tasks}
-        entry = {
-            "auroc": {name: [float(auroc(references[name], a)) for a in mine[name]] for name in tasks},
-            "random_auroc": {name: [float(auroc(references[name], b)) for b in twins[name]] for name in tasks},
-        }
-        for other, theirs in (("random", twins), ("statistics", {n: [scores(n, "statistics")] for n in tasks})):
-            paired = {name: PairedScores(references[name], mine[name], theirs[name]) for name in tasks}
-            entry[f"vs_{other}"] = paired_bootstrap(paired, n=args.bootstrap, seed=0)
-            entry[f"vs_{other}_per_seed_macro"] = [
-                float(np.mean(values)) for values in zip(*(paired[name].per_seed_differences() for name in tasks))
-            ]
-        report["recipes"][recipe] = entry
-    report["statistics_auroc"] = {
-        name: float(auroc(fits[name]["statistics"]["references"], scores(name, "statistics"))) for name in tasks
-    }
+    statistics = {name: fits[name]["statistics"]["scores"] for name in tasks}
+    references = {name: fits[name]["statistics"]["references"] for name in tasks}
+    for pooling in POOLINGS:
+        for recipe, seeds in seeds_done.items():
+            if not seeds:
+                continue
+            mine = {name: [fits[name][f"{pooling}:{recipe}/{s}"]["scores"] for s in seeds] for name in tasks}
+            twins = {name: [fits[name][f"{pooling}:random/{s}"]["scores"] for s in seeds] for name in tasks}
+            entry = {
+                "pooling": pooling,
+                "seeds": seeds,
+                "auroc": {name: [float(auroc(references[name], a)) for a in mine[name]] for name in tasks},
+                "random_auroc": {name: [float(auroc(references[name], b)) for b in twins[name]] for name in tasks},
+            }
+            for other, theirs in (("random", twins), ("statistics", {n: [statistics[n]] for n in tasks})):
+                paired = {name: PairedScores(references[name], mine[name], theirs[name]) for name in tasks}
+                entry[f"vs_{other}"] = paired_bootstrap(paired, n=args.bootstrap, seed=0)
+                entry[f"vs_{other}_per_seed_macro"] = [
+                    float(np.mean(values)) for values in zip(*(paired[name].per_seed_differences() for name in tasks))
+                ]
+            report["recipes"][f"{recipe} ({pooling})"] = entry
+    report["statistics_auroc"] = {name: float(auroc(references[name], statistics[name])) for name in tasks}
     (out / "evaluation.json").write_text(json.dumps(report, indent=2))
     markdown = to_markdown(report, args)
     print(markdown)
@@ -207,7 +225,8 @@ def to_markdown(report: dict, args: argparse.Namespace) -> str:
         f"Tiny preset, batch 32, equal compute per run: {plan['minutes']:g} min at each recipe's measured "
         "throughput ("
         + ", ".join(f"{r}: {plan['segments_per_s'][r]:.0f} segments/s, {plan['steps'][r]} steps" for r in plan["steps"])
-        + "). Linear probes on frozen `probe` embeddings (token mean per channel, channels concatenated); "
+        + "). Linear probes on frozen embeddings, two poolings of the same forward pass: `probe` (token mean per "
+        "channel, channels concatenated) and `probe_rich` (per channel: token mean, max and time-third means); "
         f"real tasks only: {', '.join(tasks)}. Differences are paired (same test resamples for both sides, "
         f"{args.bootstrap} resamples, macro = unweighted mean over tasks, each task redrawn independently) and "
         "averaged over the pretraining seeds; brackets are 95% intervals over test-set resampling, and the "
@@ -220,9 +239,9 @@ def to_markdown(report: dict, args: argparse.Namespace) -> str:
         macro = np.mean([np.mean(values) for values in entry["auroc"].values()])
         twin = entry["vs_random"]["macro"]
         stats = entry["vs_statistics"]["macro"]
-        sd = np.std(entry["vs_random_per_seed_macro"], ddof=1) if len(report["seeds"][recipe]) > 1 else 0.0
+        sd = np.std(entry["vs_random_per_seed_macro"], ddof=1) if len(entry["seeds"]) > 1 else 0.0
         lines.append(
-            f"| {recipe} | {len(report['seeds'][recipe])} | {macro:.3f} | {twin['point']:+.3f} "
+            f"| {recipe} | {len(entry['seeds'])} | {macro:.3f} | {twin['point']:+.3f} "
             f"[{twin['low']:+.3f}, {twin['high']:+.3f}] | {sd:.3f} | {stats['point']:+.3f} "
             f"[{stats['low']:+.3f}, {stats['high']:+.3f}] |"
         )

@@ -35,6 +35,16 @@ def test_quick_benchmark_writes_results_table_and_plots(tmp_path):
     for plot in ("task_scores.png", "few_shot.png"):
         assert (tmp_path / plot).read_bytes()[:8] == PNG_MAGIC
     assert any((tmp_path / "embedding_cache").glob("*.npy"))
+    # paired differences: per task group, the macro is the mean of the tasks' points
+    paired = saved["paired"]
+    assert set(paired) == {"random_init", "statistical"}
+    assert set(paired["random_init"]) == {"real", "synthetic"}
+    real = paired["random_init"]["real"]
+    full = {m: ecg["methods"][m]["full"]["auroc"] for m in ("normwear", "random_init")}
+    assert real["ecg200"]["point"] == pytest.approx(full["normwear"] - full["random_init"])
+    assert real["macro"]["point"] == pytest.approx(real["ecg200"]["point"])
+    assert real["ecg200"]["low"] <= real["ecg200"]["point"] <= real["ecg200"]["high"]
+    assert "| real | **real macro** |" in table and "| real tasks mean |" in table
 
 
 def test_benchmark_rejects_unknown_tasks_methods_and_models(tmp_path):

@@ -30,8 +30,9 @@ from ..feature_extraction_normwear import NormWearFeatureExtractor
 from ..inference import DEFAULT_MODEL_DESCRIPTION, load_default_model, seeded_model
 from ..modeling_normwear import NormWearModel
 from .baselines import minirocket_features, raw_signal_features, statistical_features
+from .paired import PairedScores, excludes_zero, paired_bootstrap
 from .probe import evaluate_features, extract_embeddings
-from .tasks import TASKS, Task, load_task
+from .tasks import REAL_TASKS, TASKS, Task, load_task
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ def run_benchmark(
             evaluation["seconds"] = time.perf_counter() - start
             entry["methods"][method] = evaluation
         results["tasks"][name] = entry
+    results["paired"] = paired_comparisons(results, n_bootstrap=probe_kwargs["n_bootstrap"])
     zero_shot = recorded_zero_shot(model)
     if zero_shot is not None:
         results["zero_shot"] = zero_shot
@@ -164,6 +166,72 @@ def run_benchmark(
     (out_dir / "results.md").write_text(to_markdown(results))
     plot_results(results, out_dir)
     return results
+
+
+PAIRED_AGAINST = ("random_init", "statistical")
+
+
+def task_group(name: str) -> str:
+    """``"real"`` for recorded data, ``"synthetic"`` for generator tasks: claims are made on the real ones."""
+    return "real" if name in REAL_TASKS else "synthetic"
+
+
+def paired_comparisons(results: dict[str, Any], n_bootstrap: int = 1000) -> dict[str, Any]:
+    """NormWear minus each of :data:`PAIRED_AGAINST`, per task and as a macro per task group (real, synthetic),
+    with paired bootstrap 95% intervals (both methods scored on the same resamples of each test set)."""
+    comparisons: dict[str, Any] = {}
+    for other in PAIRED_AGAINST:
+        groups: dict[str, dict[str, PairedScores]] = {}
+        for name, entry in results["tasks"].items():
+            methods = entry.get("methods", {})
+            mine, theirs = methods.get("normwear", {}), methods.get(other, {})
+            if "test_outputs" not in mine or "test_outputs" not in theirs:
+                continue
+            groups.setdefault(task_group(name), {})[name] = PairedScores(
+                mine["test_outputs"]["references"],
+                [mine["test_outputs"]["values"]],
+                [theirs["test_outputs"]["values"]],
+                metric=mine["main_metric"],
+            )
+        if groups:
+            comparisons[other] = {
+                group: paired_bootstrap(tasks, n=n_bootstrap, seed=0) for group, tasks in sorted(groups.items())
+            }
+    return comparisons
+
+
+def paired_markdown(paired: dict[str, Any]) -> list[str]:
+    """The paired table: per task and per group macro, NormWear minus the random twin and minus statistics."""
+    if not paired:
+        return []
+    others = list(paired)
+    lines = [
+        "",
+        "Paired differences, NormWear minus each method (same bootstrap resamples of each test set; 95% "
+        "intervals; macro = unweighted mean over the group's tasks, each task redrawn independently). "
+        "Claims are made on the real-task macro.",
+        "",
+        "| group | task | " + " | ".join(f"vs {METHOD_LABELS[o]}" for o in others) + " |",
+        "|---|---|" + "---|" * len(others),
+    ]
+    groups = sorted({group for other in others for group in paired[other]})
+    for group in groups:
+        names = [n for n in paired[others[0]].get(group, {}) if n != "macro"] + ["macro"]
+        for name in names:
+            cells = []
+            for other in others:
+                interval = paired[other].get(group, {}).get(name)
+                if interval is None:
+                    cells.append("n/a")
+                    continue
+                verdict = excludes_zero(interval)
+                cells.append(
+                    f"{interval['point']:+.3f} [{interval['low']:+.3f}, {interval['high']:+.3f}]"
+                    + ("" if verdict == "tie" else f" {verdict}")
+                )
+            label = f"**{group} macro**" if name == "macro" else name
+            lines.append(f"| {group} | {label} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _jsonable(value: Any) -> Any:
@@ -242,6 +310,15 @@ def to_markdown(results: dict[str, Any]) -> str:
             + " | ".join(f"**{np.mean(per_method[m]):.3f}**" if m in complete else "n/a" for m in methods)
             + " |"
         )
+    for group in ("real", "synthetic"):
+        members = [name for name in tasks if task_group(name) == group]
+        if members and len(members) < len(tasks):
+            row = []
+            for method in methods:
+                values = [main_score(tasks[n]["methods"].get(method, {})) for n in members]
+                row.append(f"{np.mean([v[0] for v in values]):.3f}" if all(values) else "n/a")
+            lines.append(f"| {group} tasks mean | | | " + " | ".join(row) + " |")
+    lines += paired_markdown(results.get("paired", {}))
     skipped = {name: entry["skipped"] for name, entry in results["tasks"].items() if "skipped" in entry}
     for name, reason in skipped.items():
         lines.append(f"\nSkipped task {name}: {reason}")

@@ -452,6 +452,8 @@ def evaluate_features(
     Returns a dict with
     - ``"full"``: :func:`linear_probe` on the whole training set;
     - ``"ci"``: :func:`bootstrap_ci` of ``main_metric`` for the full-shot probe on the test set;
+    - ``"test_outputs"``: ``{"references", "values"}``, the test labels and the scores (or predictions) that
+      ``main_metric`` was computed from, for paired comparisons (:mod:`~normwear_hf.evaluation.paired`);
     - ``"few_shot"``: per ``k``, ``{"n_train", metric: {"mean", "std"}}`` over ``seeds`` (``k`` rows per class;
       ``k`` rows for regression), or ``{"skipped": reason}`` when a class has fewer than ``k`` rows;
     - ``"partial"``: the same for a stratified ``partial`` fraction of the training set (``None`` to skip);
@@ -479,6 +481,8 @@ def evaluate_features(
         "seeds": list(seeds),
         "full": full,
         "ci": bootstrap_ci(fit["references"], scores, main_metric, n=n_bootstrap, seed=0),
+        # what the main metric was computed from, so that methods can be compared pairwise on the same test rows
+        "test_outputs": {"references": fit["references"], "values": scores},
     }
 
     def subset_runs(pick: Callable[[int], np.ndarray]) -> dict[str, Any]:

@@ -473,6 +473,11 @@ TASKS: dict[str, TaskSpec] = dict(
 )
 
 
+#: Tasks on recorded (not generated) data: the benchmark reports their macro separately, and quality claims
+#: about the model rest on it (synthetic tasks would reward whatever the generator makes easy).
+REAL_TASKS: tuple[str, ...] = tuple(name for name, spec in TASKS.items() if spec.module != "neurokit2")
+
+
 def missing_task_reason(name: str) -> str | None:
     """Why a task cannot load here (its package is missing, with the pip command), or ``None``."""
     spec = _task_spec(name)
