@@ -170,6 +170,32 @@ def test_time_budget_stops_saves_and_resumes(corpus_dir, tmp_path):
     assert json.loads((tmp_path / "budget" / "training_summary.json").read_text())["steps"] == 6
 
 
+def test_schedule_fitted_to_the_budget_ends_its_decay_in_time(corpus_dir, tmp_path, monkeypatch):
+    from normwear_hf.training import pretrain
+
+    monkeypatch.setattr(pretrain, "SCHEDULE_PROBE_STEPS", (1, 3))  # time steps 1-3: a test-sized probe
+    args = PretrainArguments(
+        output_dir=str(tmp_path / "fitted"),
+        config="tiny",
+        config_overrides=json.loads(TINY),
+        per_device_batch_size=4,
+        max_steps=100_000,
+        max_minutes=0.1,
+        fit_schedule_to_budget=True,
+        warmup_steps=2,
+        log_every=5,
+        checkpoint_every=0,
+        report_to="none",
+        progress=False,
+    )
+    summary = run_pretraining(args, corpus=load_corpus(corpus_dir))
+    records = [json.loads(line) for line in (tmp_path / "fitted" / "metrics.jsonl").read_text().splitlines()]
+    assert 3 < summary["steps"] < 100_000 and not summary["stopped_by_time_budget"]
+    assert records[-1]["step"] == summary["steps"] and records[-1]["lr"] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="needs --max_minutes"):
+        run_pretraining(PretrainArguments(corpus=str(corpus_dir), fit_schedule_to_budget=True))
+
+
 def test_bad_arguments_are_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="--corpus .* is not a folder"):
         run_pretraining(PretrainArguments(corpus=str(tmp_path / "missing"), output_dir=str(tmp_path / "out")))

@@ -22,7 +22,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -230,21 +230,30 @@ def corpus_files(path: str | os.PathLike, split: str = "train") -> list[Path]:
     return [Path(path) / shard["file"] for shard in manifest["splits"][split]["shards"]]
 
 
+def corpus_folders(path: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
+    """One corpus folder, several, or a comma-separated list of folders (``--corpus real/,synthetic/``)."""
+    if isinstance(path, (str, os.PathLike)):
+        path = [part for part in str(path).split(",") if part.strip()] if "," in str(path) else [path]
+    return [Path(str(part).strip()) for part in path]
+
+
 def load_corpus(
-    path: str | os.PathLike,
+    path: str | os.PathLike | Sequence[str | os.PathLike],
     streaming: bool = False,
     split: str = "train",
     cache_dir: str | os.PathLike | None = None,
 ):
-    """A complete corpus folder as a ``datasets.Dataset`` (or ``IterableDataset`` with ``streaming=True``).
+    """Complete corpus folders as one ``datasets.Dataset`` (or ``IterableDataset`` with ``streaming=True``).
 
-    Reads the local shards with ``datasets.load_dataset("parquet", ...)`` and ``WEARABLE_FEATURES``; works
-    offline (``HF_DATASETS_OFFLINE=1``). The map-style dataset is memory-mapped Arrow in ``cache_dir`` (default:
-    the ``datasets`` cache).
+    ``path`` is a folder, a list of folders or a comma-separated string of folders (see :func:`corpus_folders`):
+    e.g. the real recordings built on one machine and synthetic segments generated on another. Reads the local
+    shards with ``datasets.load_dataset("parquet", ...)`` and ``WEARABLE_FEATURES``; works offline
+    (``HF_DATASETS_OFFLINE=1``). The map-style dataset is memory-mapped Arrow in ``cache_dir`` (default: the
+    ``datasets`` cache).
     """
     import datasets
 
-    files = [str(file) for file in corpus_files(path, split)]
+    files = [str(file) for folder in corpus_folders(path) for file in corpus_files(folder, split)]
     return datasets.load_dataset(
         "parquet",
         data_files={split: files},

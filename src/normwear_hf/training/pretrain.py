@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from ..configuration_normwear import NORMWEAR_PRESETS, NormWearConfig
 from ..data.collator import NormWearCollator, stable_seed
+from ..data.corpus_io import corpus_folders
 from ..feature_extraction_normwear import NormWearFeatureExtractor
 from ..modeling_normwear import NormWearForMaskedReconstruction
 from .checkpointing import find_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
@@ -35,6 +36,11 @@ from .sampler import EpochBatchSampler
 from .schedule import build_optimizer, scaled_learning_rate, warmup_cosine
 
 logger = logging.getLogger(__name__)
+
+
+# --fit_schedule_to_budget times the steps between these two (counted from the start or the resume), after the
+# first steps' warm-up of kernels and data workers.
+SCHEDULE_PROBE_STEPS = (10, 30)
 
 
 @dataclass
@@ -47,6 +53,7 @@ class PretrainArguments:
     gradient_accumulation_steps: int = 1
     max_steps: int = 1000
     max_minutes: float | None = None
+    fit_schedule_to_budget: bool = False
     base_lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_steps: int = 100
@@ -73,13 +80,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pretrain NormWear by masked reconstruction.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--corpus", required=True, help="folder written by build_corpus / write_corpus")
+    parser.add_argument(
+        "--corpus", required=True, help="folder written by build_corpus / write_corpus (several: comma-separated)"
+    )
     parser.add_argument("--output_dir", default=defaults.output_dir)
     parser.add_argument(
         "--config", default=defaults.config, help=f"a preset ({', '.join(NORMWEAR_PRESETS)}) or a config.json path"
     )
     parser.add_argument(
         "--config_overrides", type=json.loads, default={}, help='JSON, e.g. \'{"mask_strategy": "random"}\''
+    )
+    parser.add_argument(
+        "--fit_schedule_to_budget",
+        action="store_true",
+        help="with --max_minutes: time steps 10-30, then end the warm-up + cosine schedule (and the run) at the "
+        "step the budget reaches, so a time-boxed run (a lent GPU) finishes its learning-rate decay",
     )
     parser.add_argument("--per_device_batch_size", type=int, default=defaults.per_device_batch_size)
     parser.add_argument("--gradient_accumulation_steps", type=int, default=defaults.gradient_accumulation_steps)
@@ -169,11 +184,14 @@ def check_arguments(args: PretrainArguments, corpus_given: bool) -> None:
             raise ValueError(f"--{name} must be >= 0, got {getattr(args, name)}.")
     if args.max_minutes is not None and not 0 < args.max_minutes < float("inf"):
         raise ValueError(f"--max_minutes must be a positive number of minutes, got {args.max_minutes}.")
+    if args.fit_schedule_to_budget and args.max_minutes is None:
+        raise ValueError("--fit_schedule_to_budget needs --max_minutes (the budget the schedule is fitted to).")
     if args.base_lr <= 0 or args.weight_decay < 0 or args.max_grad_norm < 0:
         raise ValueError("--base_lr must be positive; --weight_decay and --max_grad_norm must be >= 0.")
-    if not corpus_given and not Path(args.corpus).is_dir():
+    missing = [] if corpus_given else [str(f) for f in corpus_folders(args.corpus) if not f.is_dir()]
+    if not corpus_given and (missing or not args.corpus):
         raise ValueError(
-            f"--corpus {args.corpus!r} is not a folder; build one with "
+            f"--corpus {', '.join(missing) or repr(args.corpus)} is not a folder; build one with "
             "`python dataset_scripts/build_pretraining_corpus.py --out corpus/`."
         )
 
@@ -274,6 +292,7 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
     deadline = None if args.max_minutes is None else started + 60.0 * args.max_minutes
     last_loss = float("nan")
     stopped_by_budget = False
+    first_step, probe_start = step, 0.0
     model.train()
     while step < args.max_steps:
         for micro in range(args.gradient_accumulation_steps):
@@ -297,6 +316,19 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
         optimizer.zero_grad(set_to_none=True)
         step += 1
         progress.update(1)
+        probe_from, probe_to = (first_step + n for n in SCHEDULE_PROBE_STEPS)
+        if args.fit_schedule_to_budget and step in (probe_from, probe_to):
+            if step == probe_from:
+                probe_start = time.perf_counter()
+            else:
+                per_step = (time.perf_counter() - probe_start) / (probe_to - probe_from)
+                fitted = step + int(0.98 * (deadline - time.perf_counter()) / per_step)
+                fitted = int(accelerator.gather(torch.tensor([fitted], device=accelerator.device)).min().item())
+                args.max_steps = max(step + 1, min(args.max_steps, fitted))
+                scheduler.lr_lambdas = [warmup_cosine(args.warmup_steps, args.max_steps)] * len(scheduler.lr_lambdas)
+                progress.total = args.max_steps
+                if main:
+                    print(f"schedule fitted to the budget: {per_step:.3f} s/step -> {args.max_steps} steps", flush=True)
         if deadline is not None and step < args.max_steps:
             # every process must agree to stop at the same step, so the main process's clock decides
             out_of_time = torch.tensor(float(time.perf_counter() >= deadline), device=accelerator.device)
