@@ -280,6 +280,19 @@ def patch_weight_map(weights: np.ndarray, time_steps: int, num_scales: int, patc
     return full
 
 
+def _frequency_ticks(extractor, scales: int) -> tuple[list[int], list[str]]:
+    """Scale rows labelled by their Mexican-hat pseudo-frequency (0.25 cycles per sample at scale 1, as
+    ``pywt.scale2frequency``), at the model rate; scales faster than the Nyquist frequency are marked so."""
+    values = np.asarray(extractor.scales, dtype=np.float64)
+    nyquist = extractor.sampling_rate / 2
+    rows = [row for row in (1, 4, 8, 16, 32, 64) if row < scales]
+    labels = []
+    for row in rows:
+        hz = 0.25 * extractor.sampling_rate / values[row]
+        labels.append(f"> {nyquist:g}" if hz > nyquist else f"{hz:.2g}")
+    return rows, labels
+
+
 def draw_picture(
     recording: SampleRecording,
     model,
@@ -339,46 +352,50 @@ def draw_picture(
             + f" of the MSiTF weight ([CLS] tokens {cls_share:.0%})"
         )
 
+    from matplotlib.colors import LogNorm
+
     rate = extractor.sampling_rate
-    seconds = windows * steps / rate
+    seconds = steps / rate  # one model window: long enough to see beats and breaths, short enough to read them
     rows = 3 if weight_maps is not None else 2
     figure, axes = plt.subplots(
         rows, len(channel_types), figsize=(6.5 * len(channel_types), 2.6 * rows), squeeze=False, sharex=True
     )
+    ticks = _frequency_ticks(extractor, scales)
+    top = max(float(np.max(weight_maps)), 1e-12) if weight_maps is not None else 1.0
+    norm = LogNorm(vmin=top / 1000, vmax=top)  # one scale for every channel; spread-out weight stays visible
     for c, kind in enumerate(channel_types):
         signal, signal_rate = channels[c]
         times = np.arange(len(signal)) / signal_rate
         shown = times < seconds
-        axes[0, c].plot(times[shown], np.asarray(signal)[shown], lw=0.6, color="tab:blue")
+        axes[0, c].plot(times[shown], np.asarray(signal)[shown], lw=0.8, color="tab:blue")
         axes[0, c].set_title(f"{recording.name}: {recording.channel_names[recording.channel_types.index(kind)]}")
         axes[0, c].set_ylabel(kind.upper())
-        scalogram = np.concatenate([values[w, c, 0].float().numpy() * time_mask[w, :, None] for w in range(windows)])
+        scalogram = values[0, c, 0].float().numpy() * time_mask[0, :, None]
         extent = (0.0, seconds, scales - 0.5, -0.5)  # scale 0 (finest, fastest) on top
         axes[1, c].imshow(scalogram.T, aspect="auto", extent=extent, cmap="viridis", interpolation="nearest")
-        axes[1, c].set_ylabel("CWT scale index\n(top = fast)")
         axes[1, c].set_title("wavelet scalogram (feature extractor input, signal plane)", fontsize=9)
+        for row in range(1, rows):
+            axes[row, c].set_yticks(*ticks)
+            axes[row, c].set_ylabel("pseudo-frequency (Hz)")
         if weight_maps is not None:
             axes[2, c].imshow(scalogram.T, aspect="auto", extent=extent, cmap="gray", interpolation="nearest")
-            top = max(float(np.max(weight_maps)), 1e-12)
             overlay = axes[2, c].imshow(
-                weight_maps[c].T,
+                np.ma.masked_equal(
+                    np.clip(weight_maps[c][:steps].T, top / 1000, None) * (weight_maps[c][:steps].T > 0), 0
+                ),
                 aspect="auto",
                 extent=extent,
                 cmap="inferno",
-                alpha=0.15 + 0.85 * np.sqrt(np.clip(weight_maps[c].T / top, 0.0, 1.0)),  # light patches: see through
-                vmin=0.0,
-                vmax=top,
+                norm=norm,
+                alpha=0.8,
                 interpolation="nearest",
             )
-            axes[2, c].set_ylabel("CWT scale index")
             axes[2, c].set_title(
-                f"MSiTF weights for {question.question!r}: {shares[c]:.0%} of the weight on {kind.upper()}", fontsize=9
+                f"MSiTF weights for {question.question!r}: {shares[c]:.0%} of all weight on {kind.upper()}",
+                fontsize=9,
             )
-            figure.colorbar(overlay, ax=axes[2, c], fraction=0.03, pad=0.01, label="weight per patch")
-        for w in range(1, windows):
-            for row in range(rows):
-                axes[row, c].axvline(w * steps / rate, color="white" if row else "gray", lw=0.6, ls="--")
-        axes[-1, c].set_xlabel("time (s); dashed lines: 6 s model windows")
+            figure.colorbar(overlay, ax=axes[2, c], fraction=0.03, pad=0.01, label="weight per patch (log)")
+        axes[-1, c].set_xlabel(f"time (s): the first {seconds:.1f} s model window of {windows}")
     figure.suptitle(
         f"NormWear on the bundled {recording.name} recording"
         + ("" if weight_maps is not None else " (no zero-shot aggregator: no weights to show)"),
