@@ -347,3 +347,35 @@ def test_corpus_without_a_module_yet(monkeypatch):
     monkeypatch.setitem(sys.modules, "normwear_hf.data.converters.sleep_edf", None)
     with pytest.raises(ValueError, match="'sleep_edf' has no converter module"):
         common.load_corpus_module("sleep_edf")
+
+
+def _bomb(tmp_path, name: str, payload: bytes):
+    path = tmp_path / name
+    path.write_bytes(payload)
+    return path
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # bytearray(4e9): 35 bytes that used to allocate 4 GB
+        b"\x80\x02cbuiltins\nbytearray\n\x8a\x08" + (4 * 10**9).to_bytes(8, "little") + b"\x85R.",
+        # list(range(1e10))
+        b"\x80\x02cbuiltins\nlist\ncbuiltins\nrange\n\x8a\x05" + (10**10).to_bytes(5, "little") + b"\x85R\x85R.",
+        # numpy _reconstruct(ndarray, (1e10,), 'b')
+        b"\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n\x8a\x05"
+        + (10**10).to_bytes(5, "little")
+        + b"\x85C\x01b\x87R.",
+    ],
+)
+def test_pickle_bombs_are_refused_before_allocation(tmp_path, payload):
+    from normwear_hf.data.converters.safe_pickle import PickleBombError
+
+    with pytest.raises(PickleBombError, match=r"b\.pkl: the pickle asks for .* MiB"):
+        load_pickle(_bomb(tmp_path, "b.pkl", payload))
+
+
+def test_unknown_codec_is_a_clear_error(tmp_path):
+    payload = b"\x80\x02c_codecs\nencode\nX\x03\x00\x00\x00abcX\x07\x00\x00\x00nocodec\x86R."
+    with pytest.raises(CorruptPickleError, match="codec 'nocodec'"):
+        load_pickle(_bomb(tmp_path, "c.pkl", payload))

@@ -18,7 +18,14 @@ import struct
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CorruptPickleError", "RestrictedUnpickler", "UnsafePickleError", "dump_legacy_pickle", "load_pickle"]
+__all__ = [
+    "CorruptPickleError",
+    "PickleBombError",
+    "RestrictedUnpickler",
+    "UnsafePickleError",
+    "dump_legacy_pickle",
+    "load_pickle",
+]
 
 
 class UnsafePickleError(ValueError):
@@ -57,12 +64,30 @@ def _numpy_core_module(module: str) -> str:
     return module
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that resolves only :data:`ALLOWED_GLOBALS`; ``source`` names the file in error messages."""
+class PickleBombError(ValueError):
+    """A pickle asks for far more memory than its size can justify (a decompression-bomb-like file)."""
 
-    def __init__(self, file, *, source: str = "<stream>", encoding: str = "latin1") -> None:
+
+#: Memory a pickle may ask for, at least: :func:`load_pickle` allows ``max(this, EXPANSION x file size)``.
+MIN_ALLOCATION_BYTES = 256 * 2**20
+#: A genuine release holds its arrays as raw bytes, so what it builds is about its own size; 64x is generous.
+EXPANSION = 64
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only :data:`ALLOWED_GLOBALS`; ``source`` names the file in error messages.
+
+    The allowed callables that can allocate from a small argument (``bytearray(n)``, ``list(range(n))``, numpy's
+    ``_reconstruct(ndarray, shape, dtype)``) are wrapped so that nothing over ``max_bytes`` is allocated, and
+    ``_codecs.encode`` accepts only the latin-1 codec that Python-3-written protocol-2 pickles use.
+    """
+
+    def __init__(
+        self, file, *, source: str = "<stream>", encoding: str = "latin1", max_bytes: int = MIN_ALLOCATION_BYTES
+    ) -> None:
         super().__init__(file, fix_imports=True, encoding=encoding, errors="strict")
         self.source = source
+        self.max_bytes = max_bytes
 
     def find_class(self, module: str, name: str) -> Any:
         if name not in ALLOWED_GLOBALS.get(module, ()):
@@ -74,23 +99,83 @@ class RestrictedUnpickler(pickle.Unpickler):
             module = _numpy_core_module(module)
         elif module == "__builtin__":
             module = "builtins"
-        return super().find_class(module, name)
+        target = super().find_class(module, name)
+        guard = self._guards().get(name)
+        return target if guard is None else guard(target)
+
+    def _refuse(self, what: str, size: float) -> None:
+        if size > self.max_bytes:
+            raise PickleBombError(
+                f"{self.source}: the pickle asks for {what} of about {size / 2**20:,.0f} MiB, more than the "
+                f"{self.max_bytes / 2**20:,.0f} MiB its size allows (max(256 MiB, {EXPANSION} x the file)); the file "
+                "is corrupt or hostile. Pass max_bytes= to load_pickle if you trust it."
+            )
+
+    def _guards(self) -> dict[str, Any]:
+        def sized(target):
+            def call(*args):
+                if args and isinstance(args[0], int):
+                    self._refuse(f"{target.__name__}({args[0]})", args[0])
+                if args and isinstance(args[0], range):
+                    self._refuse(f"{target.__name__}(range)", 8.0 * len(args[0]))
+                return target(*args)
+
+            return call
+
+        def ranged(target):
+            def call(*args):
+                span = target(*args)
+                self._refuse("a range", 8.0 * len(span))
+                return span
+
+            return call
+
+        def reconstruct(target):
+            def call(subtype, shape, dtype, *rest):
+                import numpy as np
+
+                count = float(np.prod([int(n) for n in np.atleast_1d(shape)], dtype=np.float64))
+                self._refuse(f"an array of shape {tuple(np.atleast_1d(shape))}", count * 8.0)
+                return target(subtype, shape, dtype, *rest)
+
+            return call
+
+        def encode(target):
+            def call(obj, encoding="utf-8", *rest):
+                if str(encoding).lower().replace("_", "-") not in ("latin1", "latin-1", "iso-8859-1"):
+                    raise CorruptPickleError(
+                        f"{self.source}: the pickle encodes bytes with the codec {encoding!r}; releases use latin-1 "
+                        "only. The file is corrupt or hostile."
+                    )
+                return target(obj, encoding, *rest)
+
+            return call
+
+        wrappers = {name: sized for name in ("bytearray", "list", "tuple", "set", "frozenset")}
+        return {**wrappers, "range": ranged, "_reconstruct": reconstruct, "encode": encode}
 
 
-def load_pickle(path: str | os.PathLike, encoding: str = "latin1") -> Any:
+def load_pickle(path: str | os.PathLike, encoding: str = "latin1", max_bytes: int | None = None) -> Any:
     """Unpickle ``path`` with :class:`RestrictedUnpickler`.
 
-    Raises ``FileNotFoundError`` for a missing file, :class:`UnsafePickleError` for a disallowed global and
-    :class:`CorruptPickleError` for a truncated or malformed file; each message names the file.
+    Raises ``FileNotFoundError`` for a missing file, :class:`UnsafePickleError` for a disallowed global,
+    :class:`PickleBombError` when the file asks to allocate more than ``max_bytes`` (default: ``max(256 MiB,
+    64 x the file size)``) and :class:`CorruptPickleError` for a truncated or malformed file (or an unknown codec,
+    or an allocation the machine cannot make); each message names the file.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file.")
+    limit = max_bytes if max_bytes is not None else max(MIN_ALLOCATION_BYTES, EXPANSION * path.stat().st_size)
     with open(path, "rb") as handle:
         try:
-            return RestrictedUnpickler(handle, source=str(path), encoding=encoding).load()
-        except UnsafePickleError:
+            return RestrictedUnpickler(handle, source=str(path), encoding=encoding, max_bytes=limit).load()
+        except (UnsafePickleError, PickleBombError, CorruptPickleError):
             raise
+        except MemoryError as error:
+            raise PickleBombError(
+                f"{path}: the pickle asks for more memory than this machine has; the file is corrupt or hostile."
+            ) from error
         except (
             pickle.UnpicklingError,
             EOFError,
@@ -100,6 +185,7 @@ def load_pickle(path: str | os.PathLike, encoding: str = "latin1") -> Any:
             IndexError,
             AttributeError,
             OverflowError,
+            LookupError,
         ) as error:
             raise CorruptPickleError(
                 f"{path}: not a readable pickle ({type(error).__name__}: {error}); the file is truncated or corrupt, "
