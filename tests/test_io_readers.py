@@ -224,6 +224,38 @@ def test_wfdb_header_and_dat(tmp_path):
         read_signal_file(tmp_path / "100.hea")
 
 
+@pytest.mark.parametrize(
+    "signal_file, message",
+    [
+        ("/etc/passwd", "must be a plain file name beside its header"),
+        ("/proc/self/environ", "must be a plain file name beside its header"),
+        ("../outside.dat", "must be a plain file name beside its header"),
+        ("sub/inner.dat", "must be a plain file name beside its header"),
+        ("link.dat", "is a link to .*outside the header's folder"),
+    ],
+)
+def test_wfdb_headers_cannot_read_files_outside_their_folder(tmp_path, signal_file, message):
+    folder = tmp_path / "record"
+    folder.mkdir()
+    (tmp_path / "outside.dat").write_bytes(b"\0" * 400)
+    (folder / "link.dat").symlink_to(tmp_path / "outside.dat")
+    (folder / "p.hea").write_text(f"p 1 1 100\n{signal_file} 16 200\n")
+    with pytest.raises(ValueError, match=message):
+        read_signal_file(folder / "p.hea")
+
+
+def test_wfdb_declared_sizes_are_checked_before_reading(tmp_path):
+    (tmp_path / "big.hea").write_text("big 1 100 1000000000\nbig.dat 16 200\n")
+    with (tmp_path / "big.dat").open("wb") as handle:  # sparse: a huge file that costs no disk
+        handle.truncate(2 * 10**9)
+    with pytest.raises(ValueError, match="declares 1,000,000,000 samples"):
+        read_signal_file(tmp_path / "big.hea")
+    (tmp_path / "short.hea").write_text("short 1 100 1000\nshort.dat 16 200\n")
+    (tmp_path / "short.dat").write_bytes(b"\0" * 100)
+    with pytest.raises(ValueError, match="corrupt or truncated: 100 bytes for the 2,000"):
+        read_signal_file(tmp_path / "short.hea")
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Files, folders, guesses
 # ----------------------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ record 208 (``real_corpora``), so the same person gets the same id everywhere.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -150,21 +151,64 @@ def _decode(data: bytes, fmt: int, path: Path) -> np.ndarray:
     raise ValueError(f"{path}: WFDB format {fmt} is not supported (only 212 and 16).")
 
 
+#: Values one record may hold (samples x channels): 2**28 float64 values are 2 GiB once decoded.
+MAX_RECORD_VALUES = 2**28
+_BYTES_PER_VALUE = {212: 1.5, 16: 2.0}
+
+
+def signal_file_path(header_path: Path, file: str) -> Path:
+    """The signal file a header names, which must be a plain file beside the header.
+
+    A WFDB header can name any path as its signal file; reading ``/etc/passwd``, ``../x`` or a link out of the
+    folder because a header said so would turn the reader into a file-disclosure tool, so those are refused.
+    """
+    name = Path(file)
+    if not file or name.is_absolute() or ".." in name.parts or len(name.parts) != 1:
+        raise ValueError(
+            f"{header_path} names the signal file {file!r}; a WFDB signal file must be a plain file name beside its "
+            "header (no folders, no absolute paths). Refusing to read it: fix the header or move the file."
+        )
+    path = header_path.parent / name
+    if path.is_symlink() and path.resolve().parent != header_path.parent.resolve():
+        raise ValueError(
+            f"{path} (named by {header_path}) is a link to {path.resolve()}, outside the header's folder. Refusing "
+            "to read it: copy the signal file beside the header."
+        )
+    return path
+
+
 def read_signals(header_path: Path) -> tuple[Header, np.ndarray]:
-    """The record's signals in physical units, ``[C, T]`` (invalid samples as NaN), checksums verified."""
+    """The record's signals in physical units, ``[C, T]`` (invalid samples as NaN), checksums verified.
+
+    Signal files must sit beside the header (:func:`signal_file_path`); only the bytes the header declares are
+    read, after checking them against the file's size and :data:`MAX_RECORD_VALUES`.
+    """
     header = read_header(header_path)
+    total = header.samples * len(header.signals)
+    if header.samples < 1 or total > MAX_RECORD_VALUES:
+        raise ValueError(
+            f"{header_path} declares {header.samples:,} samples x {len(header.signals)} signals; NormWear reads "
+            f"records of 1 to {MAX_RECORD_VALUES:,} values at once. Split a longer record into segments."
+        )
     files = {}
     for signal in header.signals:
         files.setdefault(signal.file, []).append(signal)
     channels = {}
     for file, signals in files.items():
-        path = header_path.parent / file
+        path = signal_file_path(header_path, file)
         if not path.is_file():
             raise ValueError(f"{path} is missing (named by {header_path}).")
         if len({s.fmt for s in signals}) != 1:
             raise ValueError(f"{header_path}: signals in {file} mix formats.")
-        digital = _decode(path.read_bytes(), signals[0].fmt, path)
         needed = header.samples * len(signals)
+        size = math.ceil(needed * _BYTES_PER_VALUE.get(signals[0].fmt, 2.0))
+        if path.stat().st_size < size:
+            raise ValueError(
+                f"{path} is corrupt or truncated: {path.stat().st_size:,} bytes for the {size:,} that "
+                f"{header.samples:,} samples x {len(signals)} signals need."
+            )
+        with path.open("rb") as handle:
+            digital = _decode(handle.read(size), signals[0].fmt, path)
         if digital.size < needed:
             raise ValueError(f"{path} is corrupt: {digital.size} samples for {header.samples} x {len(signals)}.")
         digital = digital[:needed].reshape(header.samples, len(signals)).T
