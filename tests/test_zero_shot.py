@@ -126,6 +126,11 @@ def test_candidate_label_errors():
         check_candidate_labels(["running", 3])
     with pytest.raises(ValueError, match="hypothesis_template"):
         label_sentences(["a", "b"], "This signal shows")
+    # each used to pass the check and give one constant sentence, or a traceback inside str.format
+    for template in ("this is {{}}", "{} {}", "{x}{}", "{:>9999999}", "{0}", "shows {", "{!r}"):
+        with pytest.raises(ValueError, match="hypothesis_template"):
+            label_sentences(["a", "b"], template)
+    assert label_sentences(["a"], "a {{literal}} brace and {}") == ["a {literal} brace and a"]
 
 
 def test_text_encoder_is_offline_normalised_and_meaningful(encoder):

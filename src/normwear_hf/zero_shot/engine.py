@@ -47,12 +47,32 @@ def check_candidate_labels(candidate_labels: Any) -> list[str]:
     return labels
 
 
-def label_sentences(labels: Sequence[str], hypothesis_template: str) -> list[str]:
-    if "{}" not in hypothesis_template:
+def check_template(hypothesis_template: str) -> None:
+    """Exactly one replacement field, ``{}``, and nothing else for ``str.format`` to interpret.
+
+    ``"this is {{}}"`` contains the characters ``{}`` but formats to a constant sentence (every label would get the
+    same score), and other fields (``"{} {}"``, ``"{x}"``, ``"{:>9999999}"``) raise or allocate inside ``format``.
+    """
+    import string
+
+    if not isinstance(hypothesis_template, str):
+        raise ValueError(f"hypothesis_template must be a string with one '{{}}', got {hypothesis_template!r}.")
+    try:
+        fields = [part[1:] for part in string.Formatter().parse(hypothesis_template) if part[1] is not None]
+    except ValueError as error:  # unbalanced braces
         raise ValueError(
-            f"hypothesis_template must contain '{{}}' where the label goes, got {hypothesis_template!r} "
-            "(e.g. 'This signal shows {}.')."
+            f"hypothesis_template {hypothesis_template!r} is not a valid template ({error}); write one '{{}}' where "
+            "the label goes, e.g. 'This signal shows {}.' (write '{{' or '}}' for a literal brace)."
+        ) from None
+    if fields != [("", "", None)]:
+        raise ValueError(
+            f"hypothesis_template must contain exactly one '{{}}' where the label goes and no other replacement "
+            f"field, got {hypothesis_template!r}; e.g. 'This signal shows {{}}.'"
         )
+
+
+def label_sentences(labels: Sequence[str], hypothesis_template: str) -> list[str]:
+    check_template(hypothesis_template)
     return [hypothesis_template.format(label) for label in labels]
 
 
