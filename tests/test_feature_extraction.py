@@ -227,6 +227,9 @@ def test_bad_signals(fe, signals, match):
         ({"jump_percentile": 0}, "jump_percentile"),
         ({"max_gap_seconds": -1}, "max_gap_seconds"),
         ({"sampling_rate": 0}, "sampling_rate"),
+        ({"window_length": 1e9}, "window_length must be an integer"),
+        ({"window_length": 10**9}, "beyond the model's reach"),
+        ({"scales": list(range(1, 200_001))}, "at most 1024"),
     ],
 )
 def test_bad_config(kwargs, match):
@@ -267,3 +270,12 @@ def test_inputs_as_people_have_them(fe):
         logger.removeHandler(handler)
     warnings = [m for m in handler.messages if "everything above 32.5 Hz" in m]
     assert len(warnings) == 1 and "10000 Hz" in warnings[0] and "EMG envelope" in warnings[0]
+
+
+def test_huge_amplitudes_give_the_features_of_the_same_signal_at_unit_scale(fe):
+    x = np.random.default_rng(0).standard_normal((1, 390))
+    reference = np.asarray(fe(x, sampling_rate=65)["input_values"])
+    for scale in (1e-3, 1e20, 1e307):  # 1e307 used to overflow to NaN embeddings
+        features = np.asarray(fe(x * scale, sampling_rate=65)["input_values"])
+        assert np.isfinite(features).all()
+        np.testing.assert_allclose(features, reference, atol=1e-5)

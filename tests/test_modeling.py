@@ -207,6 +207,11 @@ def test_bf16_autocast_close_to_fp32(tiny_model):
         (dict(mask_ratio=1.2), "mask_ratio must be a number in"),
         (dict(num_hidden_layers=0), "num_hidden_layers must be a positive integer"),
         (dict(hidden_dropout_prob=-0.1), "hidden_dropout_prob"),
+        # hostile configs: each used to allocate for minutes, give NaN / uniform scores, or a raw TypeError
+        (dict(num_hidden_layers=1_000_000), "beyond any sane model"),
+        (dict(msitf_importance_weight=1e308), r"msitf_importance_weight must be a number in \[0, 100\]"),
+        (dict(zero_shot_calibration_temperature=float("inf")), "positive finite number"),
+        (dict(layer_norm_eps="abc"), r"layer_norm_eps must be a number in \(0, 1\)"),
     ],
 )
 def test_invalid_config_values_raise(kwargs, message):

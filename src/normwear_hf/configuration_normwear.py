@@ -42,6 +42,27 @@ NORMWEAR_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# Upper bounds that no real NormWear reaches (base: 768 wide, 12 blocks, 65 scales): a config beyond them is corrupt
+# or hostile, and building it would allocate for minutes before failing.
+CONFIG_LIMITS: dict[str, int] = {
+    "hidden_size": 8192,
+    "num_hidden_layers": 128,
+    "num_attention_heads": 256,
+    "intermediate_size": 65536,
+    "num_input_planes": 16,
+    "num_scales": 1024,
+    "fusion_interval": 128,
+    "position_reference_time_patches": 10000,
+    "decoder_hidden_size": 8192,
+    "decoder_num_hidden_layers": 64,
+    "decoder_num_attention_heads": 256,
+    "decoder_intermediate_size": 65536,
+    "text_hidden_size": 16384,
+    "zero_shot_hidden_size": 16384,
+    "contrastive_projection_size": 16384,
+}
+
+
 class NormWearConfig(PretrainedConfig):
     r"""Configuration of a NormWear backbone (and of its pretraining decoder and masking).
 
@@ -224,6 +245,12 @@ class NormWearConfig(PretrainedConfig):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"NormWearConfig.{name} must be a positive integer, got {value!r}.")
+            limit = CONFIG_LIMITS.get(name)
+            if limit is not None and value > limit:
+                raise ValueError(
+                    f"NormWearConfig.{name} = {value} is beyond any sane model (at most {limit}); the config is "
+                    "corrupt or hostile. Fix config.json."
+                )
 
         def fraction(name: str, low_open: bool = True) -> None:
             value = getattr(self, name)
@@ -308,16 +335,19 @@ class NormWearConfig(PretrainedConfig):
             )
         fraction("msitf_recency_decay")
         for name in ("msitf_importance_weight", "msitf_recency_weight"):
-            if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) < 0:
-                raise ValueError(f"NormWearConfig.{name} must be a non-negative number, got {getattr(self, name)!r}.")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+                raise ValueError(f"NormWearConfig.{name} must be a number in [0, 100], got {value!r}.")
         for name in ("msitf_gumbel_tau", "zero_shot_calibration_temperature", "contrastive_temperature"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
                 raise ValueError(f"NormWearConfig.{name} must be a positive finite number, got {value!r}.")
         if not isinstance(self.zero_shot_default_question, str) or not self.zero_shot_default_question.strip():
             raise ValueError("NormWearConfig.zero_shot_default_question must be a non-empty sentence.")
-        if self.layer_norm_eps <= 0 or self.initializer_range <= 0:
-            raise ValueError("NormWearConfig.layer_norm_eps and initializer_range must be positive.")
+        for name in ("layer_norm_eps", "initializer_range"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+                raise ValueError(f"NormWearConfig.{name} must be a number in (0, 1), got {value!r}.")
 
 
 def _is_pair(value: Any) -> bool:

@@ -50,6 +50,11 @@ _MAX_LISTED = 5  # recordings/channels named individually in an aggregated warni
 # Rates this far above the model rate lose most of their bandwidth in resampling (EMG, high-resolution ECG):
 # say so once per rate and process, so a user of 10 kHz EMG knows that only the envelope-scale content survives.
 HIGH_RATE_FACTOR = 8.0
+HUGE_AMPLITUDE = 1e30
+# A window or scale bank larger than these cannot come from a real NormWear config; refusing them early avoids
+# multi-gigabyte allocations from a hostile preprocessor_config.json.
+MAX_WINDOW_LENGTH = 16384
+MAX_SCALES = 1024
 _HIGH_RATES_WARNED: set[float] = set()
 
 
@@ -190,11 +195,18 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
             raise ValueError(f"sampling_rate (the model rate) must be a positive number of Hz, got {sampling_rate!r}.")
         if isinstance(window_length, bool) or not isinstance(window_length, (int, np.integer)) or window_length < 3:
             raise ValueError(f"window_length must be an integer >= 3 (samples), got {window_length!r}.")
+        if window_length > MAX_WINDOW_LENGTH:
+            raise ValueError(
+                f"window_length = {window_length} samples is beyond the model's reach (at most {MAX_WINDOW_LENGTH}, "
+                "i.e. about 4 min at 65 Hz; the model was trained on 390); the config is corrupt or hostile."
+            )
         if scales is None:
             scales = DEFAULT_SCALES
         scales = [float(s) for s in np.atleast_1d(np.asarray(scales, dtype=np.float64))]
         if not scales or not all(math.isfinite(s) and s > 0 for s in scales):
             raise ValueError(f"scales must be a non-empty list of positive, finite numbers, got {scales!r}.")
+        if len(scales) > MAX_SCALES:
+            raise ValueError(f"scales holds {len(scales)} scales; at most {MAX_SCALES} (the model uses 65).")
         self._check_choice("long_input", long_input, LONG_INPUT_MODES)
         self._check_choice("cwt_backend", cwt_backend, CWT_BACKENDS)
         if not _is_number(jump_percentile) or not 0 < jump_percentile <= 100:
@@ -404,6 +416,11 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         for (fs, keep), members in groups.items():
             stack = np.stack([recordings[r][c][:keep] for r, c in members])
             stack = self._fill_gaps(stack, members, fs)
+            # Every later step is scale-invariant (channels are normalised by their mean absolute value), but
+            # sums and squares of values near the float64 limit overflow to inf and NaN: bring such channels to
+            # unit peak first. No physical unit reaches HUGE_AMPLITUDE, so ordinary signals are untouched.
+            peak = np.max(np.abs(stack), axis=1, keepdims=True)
+            stack = np.where(peak > HUGE_AMPLITUDE, stack / np.where(peak > HUGE_AMPLITUDE, peak, 1.0), stack)
             out = resample(stack, fs, target)
             for (r, c), row in zip(members, out, strict=True):
                 resampled[r][c] = row
