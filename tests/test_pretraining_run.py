@@ -158,8 +158,10 @@ def test_bf16_gradient_accumulation_and_tensorboard(corpus_dir, tmp_path):
 
 
 def test_time_budget_stops_saves_and_resumes(corpus_dir, tmp_path):
-    budget = _run(_pretrain_command(corpus_dir, tmp_path / "budget", "--max_steps", "500", "--max_minutes", "0.001"))
+    first = ("--max_steps", "500", "--max_minutes", "0.001", "--resume_from_checkpoint", "latest")
+    budget = _run(_pretrain_command(corpus_dir, tmp_path / "budget", *first))
     assert budget.returncode == 0, budget.stderr[-3000:]
+    assert "no complete checkpoint in" in budget.stdout and "starting at step 0" in budget.stdout
     assert "--max_minutes 0.001 reached at step 1 of 500" in budget.stdout
     summary = json.loads((tmp_path / "budget" / "training_summary.json").read_text())
     assert summary["stopped_by_time_budget"] and summary["steps"] == 1

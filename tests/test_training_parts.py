@@ -1,6 +1,7 @@
 """The pieces of the training loop: sampler, schedule, optimiser groups, checkpoints, collator."""
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,6 +95,38 @@ def test_incomplete_checkpoints_are_ignored_and_refused(tmp_path):
         load_checkpoint(broken, model, optimizer, scheduler)
     prune_checkpoints(tmp_path, keep=2)
     assert [p.name for p in find_checkpoints(tmp_path)] == ["checkpoint-0000002", "checkpoint-0000003"]
+
+
+def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one_and_pruning_is_kill_safe(tmp_path, monkeypatch):
+    from normwear_hf.training.checkpointing import load_latest_checkpoint
+
+    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram"))
+    optimizer = build_optimizer(model, 1e-3)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(0, 10))
+    messages = []
+    assert load_latest_checkpoint(tmp_path / "none", model, optimizer, scheduler, warn=messages.append) is None
+    for step in (1, 2):
+        save_checkpoint(tmp_path, model, optimizer, scheduler, step)
+    (tmp_path / "checkpoint-0000002" / "optimizer.safetensors").write_bytes(b"\x00garbage")
+    checkpoint, state = load_latest_checkpoint(tmp_path, model, optimizer, scheduler, warn=messages.append)
+    assert checkpoint.name == "checkpoint-0000001" and state["global_step"] == 1
+    assert "checkpoint-0000002 is unreadable" in messages[0]
+
+    # a kill in the middle of deleting an old checkpoint: the half-deleted folder no longer looks complete
+    import shutil
+
+    def killed(path, ignore_errors=False):
+        (Path(path) / "optimizer.safetensors").unlink()
+        raise KeyboardInterrupt  # the process dies here
+
+    save_checkpoint(tmp_path, model, optimizer, scheduler, 3)
+    monkeypatch.setattr(shutil, "rmtree", killed)
+    with pytest.raises(KeyboardInterrupt):
+        prune_checkpoints(tmp_path, keep=2)
+    monkeypatch.undo()
+    assert [p.name for p in find_checkpoints(tmp_path)] == ["checkpoint-0000002", "checkpoint-0000003"]
+    prune_checkpoints(tmp_path, keep=2)  # the next prune sweeps the leftover
+    assert not list(tmp_path.glob(".checkpoint-*"))
 
 
 def _rows():

@@ -84,6 +84,31 @@ def find_checkpoints(folder: Path) -> list[Path]:
 
 
 def prune_checkpoints(folder: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` checkpoints. Each is first renamed out of the checkpoint pattern (atomic),
+    then removed, so a kill mid-deletion never leaves a folder that looks complete but lacks files."""
+    for leftover in Path(folder).glob(".checkpoint-*.deleting"):  # from a run killed while pruning
+        shutil.rmtree(leftover, ignore_errors=True)
     if keep > 0:
         for old in find_checkpoints(folder)[:-keep]:
-            shutil.rmtree(old, ignore_errors=True)
+            doomed = old.with_name(f".{old.name}.deleting")
+            os.replace(old, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+
+
+def load_latest_checkpoint(
+    folder: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    warn=print,
+) -> tuple[Path, dict[str, Any]] | None:
+    """Restore the newest checkpoint that loads; a corrupt one is skipped with a message naming it and why.
+
+    Returns ``(checkpoint, state)``, or ``None`` when ``folder`` holds no complete checkpoint.
+    """
+    for checkpoint in reversed(find_checkpoints(folder)):
+        try:
+            return checkpoint, load_checkpoint(checkpoint, model, optimizer, scheduler)
+        except Exception as error:  # noqa: BLE001 - any failure to read it: try the previous one
+            warn(f"checkpoint {checkpoint} is unreadable ({type(error).__name__}: {error}); trying the previous one")
+    return None

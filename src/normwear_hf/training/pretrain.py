@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import signal
 import time
 from contextlib import nullcontext
@@ -31,7 +32,7 @@ from ..data.collator import NormWearCollator, stable_seed
 from ..data.corpus_io import corpus_folders
 from ..feature_extraction_normwear import NormWearFeatureExtractor
 from ..modeling_normwear import NormWearForMaskedReconstruction
-from .checkpointing import find_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
+from .checkpointing import load_checkpoint, load_latest_checkpoint, prune_checkpoints, save_checkpoint
 from .sampler import EpochBatchSampler
 from .schedule import build_optimizer, scaled_learning_rate, warmup_cosine
 
@@ -153,16 +154,37 @@ class _EpochRows(Dataset):
         return {**self.rows[int(index)], "epoch": epoch}
 
 
-def _resolve_resume(args: PretrainArguments, checkpoints_dir: Path) -> Path | None:
+def _resume(args: PretrainArguments, checkpoints_dir: Path, model, optimizer, scheduler, main: bool) -> int:
+    """Restore what ``--resume_from_checkpoint`` names and return its step (0 when starting fresh)."""
+    say = print if main else (lambda message: None)
     if not args.resume_from_checkpoint:
-        return None
+        return 0
     if args.resume_from_checkpoint == "latest":
-        found = find_checkpoints(checkpoints_dir)
-        return found[-1] if found else None  # nothing saved yet: start fresh
-    path = Path(args.resume_from_checkpoint)
-    if not path.is_dir():
-        raise ValueError(f"--resume_from_checkpoint {path} does not exist.")
-    return path
+        restored = load_latest_checkpoint(checkpoints_dir, model, optimizer, scheduler, warn=say)
+        if restored is None:
+            say(f"--resume_from_checkpoint latest: no complete checkpoint in {checkpoints_dir}; starting at step 0")
+            return 0
+        resume, state = restored
+    else:
+        resume = Path(args.resume_from_checkpoint)
+        if not resume.is_dir():
+            raise ValueError(f"--resume_from_checkpoint {resume} does not exist.")
+        state = load_checkpoint(resume, model, optimizer, scheduler)
+    say(f"resumed from {resume} at step {int(state['global_step'])}")
+    return int(state["global_step"])
+
+
+def save_final_model(model, extractor, output_dir: Path) -> None:
+    """``save_pretrained`` into a staging folder, then move each file into ``output_dir``, weights last: a run
+    killed while saving leaves the previous files or complete new ones, never a half-written model."""
+    staging = output_dir / ".final.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging, safe_serialization=True)
+    extractor.save_pretrained(staging)
+    files = sorted(staging.iterdir(), key=lambda path: path.name.startswith("model"))
+    for file in files:
+        os.replace(file, output_dir / file.name)
+    staging.rmdir()
 
 
 def parameter_digest(model: torch.nn.Module) -> str:
@@ -241,13 +263,7 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
     optimizer = build_optimizer(model, lr, args.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(args.warmup_steps, args.max_steps))
 
-    step = 0
-    resume = _resolve_resume(args, checkpoints_dir)
-    if resume is not None:
-        state = load_checkpoint(resume, model, optimizer, scheduler)
-        step = int(state["global_step"])
-        if main:
-            print(f"resumed from {resume} at step {step}", flush=True)
+    step = _resume(args, checkpoints_dir, model, optimizer, scheduler, main)
     model, optimizer = accelerator.prepare(model, optimizer)
 
     augment = None
@@ -406,8 +422,7 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
         "output_dir": str(output_dir),
     }
     if main:
-        unwrapped.save_pretrained(output_dir, safe_serialization=True)
-        extractor.save_pretrained(output_dir)
+        save_final_model(unwrapped, extractor, output_dir)
         (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
     if trackers:
         accelerator.end_training()
