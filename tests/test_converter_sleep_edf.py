@@ -210,3 +210,36 @@ def test_convert_end_to_end(tmp_path):
     assert len(result["train"]) + len(result["test"]) == 28
     card = (tmp_path / "out" / "README.md").read_text()
     assert "@article{kemp2000analysis" in card and "| eeg | 100 |" in card
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(num_records=-5), "-5 data records"),
+        (dict(start=("31.02.89", "00.21.00")), r"start date/time '31.02.89' .* is impossible"),
+        (dict(record_duration=1e300), "a data record lasts 1e\\+300 s"),
+    ],
+)
+def test_hostile_edf_header_fields_name_the_file(tmp_path, change, message):
+    from normwear_hf.data.converters.edf import read_edf
+
+    signal = ("EEG", 10, "uV", (-100.0, 100.0), (-2048, 2047), np.zeros(20, dtype=np.int16))
+    arguments = dict(record_duration=1, num_records=2) | change
+    path = tmp_path / "hostile.edf"
+    write_edf(path, [signal], arguments.pop("record_duration"), arguments.pop("num_records"), **arguments)
+    with pytest.raises(ValueError, match=f"hostile.edf.*{message}|hostile.edf is corrupt: {message}"):
+        read_edf(path)
+
+
+def test_huge_sparse_edf_is_refused_without_reading_it(tmp_path):
+    from normwear_hf.data.converters.edf import read_edf
+
+    signal = ("EEG", 1000, "uV", (-100.0, 100.0), (-2048, 2047), np.zeros(0, dtype=np.int16))
+    path = tmp_path / "big.edf"
+    write_edf(path, [signal], 1, 0)
+    with path.open("r+b") as handle:  # declare 10^6 records and make the file that long, sparsely
+        handle.seek(236)
+        handle.write(b"1000000 ")
+        handle.truncate(512 + 2 * 1000 * 10**6)
+    with pytest.raises(ValueError, match=r"big.edf holds 1,000,000 records x 1,000 samples"):
+        read_edf(path)

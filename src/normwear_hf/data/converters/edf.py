@@ -59,6 +59,12 @@ class EdfFile:
         raise KeyError(f"{self.path} has no signal {label!r}; it has {[s.label for s in self.signals]}.")
 
 
+#: Signals and samples one EDF may hold before reading is refused (2**28 int16 samples are 512 MiB on disk and
+#: 2 GiB once decoded to float64); a file beyond them is split by the user, not read whole into memory.
+MAX_EDF_SIGNALS = 1024
+MAX_EDF_VALUES = 2**28
+
+
 def _start_time(date: str, time: str, path: Path) -> dt.datetime:
     try:
         day, month, year = (int(part) for part in date.split("."))
@@ -66,7 +72,10 @@ def _start_time(date: str, time: str, path: Path) -> dt.datetime:
     except ValueError as error:
         raise ValueError(f"{path} is corrupt: start date/time {date!r} {time!r} is not dd.mm.yy hh.mm.ss.") from error
     year += 1900 if year >= 85 else 2000  # the EDF clipping date
-    return dt.datetime(year, month, day, hour, minute, second)
+    try:
+        return dt.datetime(year, month, day, hour, minute, second)
+    except ValueError as error:
+        raise ValueError(f"{path} is corrupt: start date/time {date!r} {time!r} is impossible ({error}).") from None
 
 
 def parse_tals(raw: bytes) -> list[tuple[float, float, str]]:
@@ -103,6 +112,16 @@ def read_edf(path: Path, labels: set[str] | None = None) -> EdfFile:
             raise ValueError(f"{path} is corrupt: unreadable EDF header ({error}).") from error
         if count <= 0 or header_bytes != 256 * (count + 1):
             raise ValueError(f"{path} is corrupt: header size {header_bytes} does not fit {count} signals.")
+        if count > MAX_EDF_SIGNALS:
+            raise ValueError(f"{path} declares {count} signals; NormWear reads EDF files of at most {MAX_EDF_SIGNALS}.")
+        if num_records < -1:
+            raise ValueError(
+                f"{path} is corrupt: {num_records} data records (the header allows -1 for unknown, or >= 0)."
+            )
+        if not 0 <= record_duration <= 86400:  # 0 is allowed for annotation-only EDF+ files
+            raise ValueError(
+                f"{path} is corrupt: a data record lasts {record_duration:g} s (EDF records last 0 s to, here, a day)."
+            )
         raw_fields = handle.read(256 * count)
         if len(raw_fields) < 256 * count:
             raise ValueError(f"{path} is corrupt: the signal headers are truncated.")
@@ -119,9 +138,17 @@ def read_edf(path: Path, labels: set[str] | None = None) -> EdfFile:
             }
         except ValueError as error:
             raise ValueError(f"{path} is corrupt: unreadable signal header ({error}).") from error
+        if any(n <= 0 for n in samples):
+            raise ValueError(f"{path} is corrupt: a signal has {min(samples)} samples per data record.")
         record_samples = sum(samples)
-        body = np.frombuffer(handle.read(), dtype="<i2")
-    available = body.size // record_samples if record_samples else 0
+        available = max(0, path.stat().st_size - 256 * (count + 1)) // (2 * record_samples)
+        wanted = available if num_records < 0 else num_records
+        if wanted * record_samples > MAX_EDF_VALUES:
+            raise ValueError(
+                f"{path} holds {wanted:,} records x {record_samples:,} samples; NormWear reads at most "
+                f"{MAX_EDF_VALUES:,} samples of an EDF file at once. Split the recording into shorter files."
+            )
+        body = np.frombuffer(handle.read(2 * record_samples * min(wanted, available)), dtype="<i2")
     if num_records < 0:
         num_records = available
     if available < num_records:
