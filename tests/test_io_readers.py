@@ -326,3 +326,14 @@ def test_iter_signal_files_expands_folders_sorted(tmp_path):
 )
 def test_guess_channel_type(name, kind):
     assert guess_channel_type(name) == kind
+
+
+def test_a_csv_with_a_million_columns_is_refused_at_once(tmp_path):
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(["1"] * 10**6) + "\n" + ",".join(["2"] * 10**6) + "\n")
+    with pytest.raises(ValueError, match=r"wide.csv: the first line is longer than 1,000,000 characters"):
+        read_signal_file(wide, sampling_rate=10)
+    columns = tmp_path / "columns.csv"
+    columns.write_text(",".join(["1"] * 2000) + "\n")
+    with pytest.raises(ValueError, match=r"columns.csv has 2,000 columns; .* at most 1024 channels"):
+        read_signal_file(columns, sampling_rate=10)

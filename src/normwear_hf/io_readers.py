@@ -262,12 +262,28 @@ def _load_npz(path: Path):
     return signals, rates, types, names
 
 
+#: A CSV of signals has one column per channel; wider files are almost always transposed (one column per
+#: sample) and would take minutes and gigabytes to parse before failing.
+MAX_CSV_COLUMNS = 1024
+MAX_CSV_LINE_CHARS = 1_000_000
+
+
 def _load_csv(path: Path):
     import pandas as pd
 
     with path.open("r", errors="replace") as handle:
-        first = handle.readline()
+        first = handle.readline(MAX_CSV_LINE_CHARS + 1)
+    if len(first) > MAX_CSV_LINE_CHARS:
+        raise ValueError(
+            f"{path}: the first line is longer than {MAX_CSV_LINE_CHARS:,} characters; a signal CSV has one column per "
+            "channel, not one per sample. Transpose it (rows = samples) or save it as .npy."
+        )
     cells = [cell.strip() for cell in first.strip().split(",")]
+    if len(cells) > MAX_CSV_COLUMNS:
+        raise ValueError(
+            f"{path} has {len(cells):,} columns; NormWear reads CSV files of at most {MAX_CSV_COLUMNS} channels (one "
+            "column per channel, one row per sample). If rows are channels, transpose the table."
+        )
 
     def is_number(text: str) -> bool:
         try:
