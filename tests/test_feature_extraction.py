@@ -279,3 +279,27 @@ def test_huge_amplitudes_give_the_features_of_the_same_signal_at_unit_scale(fe):
         features = np.asarray(fe(x * scale, sampling_rate=65)["input_values"])
         assert np.isfinite(features).all()
         np.testing.assert_allclose(features, reference, atol=1e-5)
+
+
+def test_iter_batches_gives_the_windows_of_one_call_in_bounded_pieces(fe):
+    rng = np.random.default_rng(1)
+    recordings = [rng.standard_normal((2, 100 * 40)), rng.standard_normal((1, 100 * 13))]
+    whole = fe(recordings, sampling_rate=100, long_input="split")
+    pieces = list(fe.iter_batches(recordings, sampling_rate=100, max_windows=3, progress=False))
+    total = whole["input_values"].shape[0]
+    assert total == 10 and [p["input_values"].shape[0] for p in pieces] == [3, 3, 3, 1]
+    np.testing.assert_array_equal(np.concatenate([p["recording_index"] for p in pieces]), whole["recording_index"])
+    for key in ("input_values", "time_mask"):
+        joined = [p[key] for p in pieces]
+        width = max(piece.shape[1] for piece in joined)
+        padded = [np.pad(a, [(0, 0), (0, width - a.shape[1])] + [(0, 0)] * (a.ndim - 2)) for a in joined]
+        np.testing.assert_array_equal(np.concatenate(padded)[:, : whole[key].shape[1]], whole[key])
+    with pytest.raises(ValueError, match="max_windows must be a positive integer"):
+        fe.iter_batches(recordings, sampling_rate=100, max_windows=0)
+    with pytest.raises(ValueError, match="lasts only"):  # checked at the call, before the first piece
+        fe.iter_batches(np.zeros((1, 20)), sampling_rate=100)
+
+
+def test_ten_thousand_channels_are_refused_with_the_transpose_hint(fe):
+    with pytest.raises(ValueError, match=r"10,000 channels; NormWear takes at most 1024 .*\[time, channels\]"):
+        fe(np.zeros((10_000, 400), dtype=np.float32), sampling_rate=65)

@@ -370,3 +370,18 @@ def test_bootstrap_intervals_of_held_out_auroc_and_the_table():
     assert "0.510 [0.40, 0.62]" in table and "| 0.490 |" in table and "95% bootstrap" in table
     summary.pop("macro_auroc_ci")
     assert "bootstrap" not in "\n".join(held_out_table(summary))
+
+
+def test_pipeline_refuses_an_empty_list_and_scores_long_recordings_in_window_batches(monkeypatch):
+    import normwear_hf
+    from normwear_hf.zero_shot import pipeline as module
+
+    clf = pipeline("zero-shot-physio-classification", model=normwear_hf.DEFAULT_CHECKPOINT)
+    with pytest.raises(ValueError, match="empty list"):
+        clf([], sampling_rate=65, candidate_labels=["resting", "running"])
+    x = np.random.default_rng(0).standard_normal((1, 65 * 60))  # 10 windows
+    whole = clf(x, sampling_rate=65, candidate_labels=["resting", "running"])
+    monkeypatch.setattr(module, "WINDOWS_PER_FORWARD", 3)  # 4 model calls instead of 1: the same mean
+    pieces = clf(x, sampling_rate=65, candidate_labels=["resting", "running"])
+    assert [r["label"] for r in pieces] == [r["label"] for r in whole]
+    np.testing.assert_allclose([r["score"] for r in pieces], [r["score"] for r in whole], atol=1e-5)

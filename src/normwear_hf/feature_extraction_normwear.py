@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from transformers.feature_extraction_utils import BatchFeature, FeatureExtractionMixin
@@ -55,6 +55,9 @@ HUGE_AMPLITUDE = 1e30
 # multi-gigabyte allocations from a hostile preprocessor_config.json.
 MAX_WINDOW_LENGTH = 16384
 MAX_SCALES = 1024
+# Channels of one recording: each becomes its own token sequence, so 10,000 channels is a multi-GB batch and
+# almost always a [time, channels] array passed the wrong way round.
+MAX_CHANNELS = 1024
 _HIGH_RATES_WARNED: set[float] = set()
 
 
@@ -557,17 +560,68 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
                 65 Hz signal aligned with the CWT time axis (a reconstruction target for pretraining).
         """
         long_input = self.long_input if long_input is None else long_input
-        self._check_choice("long_input", long_input, LONG_INPUT_MODES)
-        tensor_kind = self._tensor_kind(return_tensors)
+        windows, types, names = self._prepare(signals, sampling_rate, channel_types, channel_names, long_input)
+        return self._featurize(
+            windows, types, names, self._tensor_kind(return_tensors), long_input, device, return_signal
+        )
 
+    def iter_batches(
+        self,
+        signals,
+        sampling_rate=None,
+        channel_types=None,
+        channel_names=None,
+        max_windows: int = 8,
+        return_tensors=None,
+        device=None,
+        progress: bool | None = None,
+        desc: str = "windows",
+    ) -> Iterator[BatchFeature]:
+        """The output of ``__call__(..., long_input="split")`` in pieces of at most ``max_windows`` windows.
+
+        Resampling runs once over whole recordings (so the windows are exactly those of one call), but scalograms
+        are only built ``max_windows`` at a time: memory stays bounded for hours of signal, where one call would
+        hold every window's scalogram at once (about 0.3 MB per channel and window). ``recording_index`` keeps
+        counting recordings of the whole input. ``progress`` shows a bar over the pieces (default: when there is
+        more than one).
+        """
+        if isinstance(max_windows, bool) or not isinstance(max_windows, int) or max_windows < 1:
+            raise ValueError(f"max_windows must be a positive integer, got {max_windows!r}.")
+        # checks and resampling happen now, so bad input fails at the call, not at the first next()
+        windows, types, names = self._prepare(signals, sampling_rate, channel_types, channel_names, "split")
+        tensor_kind = self._tensor_kind(return_tensors)
+        starts = range(0, len(windows), max_windows)
+        show = progress if progress is not None else len(starts) > 1
+
+        def pieces() -> Iterator[BatchFeature]:
+            from tqdm.auto import tqdm
+
+            for start in tqdm(starts, desc=desc, unit="batch", disable=not show):
+                yield self._featurize(windows[start : start + max_windows], types, names, tensor_kind, "split", device)
+
+        return pieces()
+
+    def _prepare(self, signals, sampling_rate, channel_types, channel_names, long_input: str):
+        """Checks, resampling to the model rate and windowing: -> (windows, channel types, channel names)."""
+        self._check_choice("long_input", long_input, LONG_INPUT_MODES)
         recordings, is_batch = self._parse_signals(signals)
+        widest = max(len(channels) for channels in recordings)
+        if widest > MAX_CHANNELS:
+            raise ValueError(
+                f"A recording has {widest:,} channels; NormWear takes at most {MAX_CHANNELS} per recording (each is "
+                "encoded separately, then fused). Pass channel subsets as separate recordings, or check that the "
+                "array is [channels, time] and not [time, channels]."
+            )
         rates = self._parse_rates(sampling_rate, recordings, is_batch)
         types = self._parse_labels(channel_types, recordings, is_batch, "channel_types", CHANNEL_TYPES)
         names = self._parse_labels(channel_names, recordings, is_batch, "channel_names")
-
         arrays, full_lengths = self._to_model_rate(recordings, rates, long_input)
-        windows = self._make_windows(arrays, full_lengths, long_input)
+        return self._make_windows(arrays, full_lengths, long_input), types, names
 
+    def _featurize(
+        self, windows, types, names, tensor_kind: str, long_input: str, device=None, return_signal: bool = False
+    ) -> BatchFeature:
+        """Clean, differentiate and transform ``windows`` (``(recording, [C, l])`` pairs) into model inputs."""
         window = self.window_length
         n_rows = len(windows)
         n_channels = [w.shape[0] for _, w in windows]

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from .configuration_normwear import NormWearConfig
 from .feature_extraction_normwear import NormWearFeatureExtractor
@@ -80,28 +79,29 @@ def embed(
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model = model.to(device).eval()
 
-    features = feature_extractor(
+    # Scalograms are built one batch of windows at a time: memory stays bounded for hours of signal.
+    batches = feature_extractor.iter_batches(
         signals,
         sampling_rate=sampling_rate,
         channel_types=channel_types,
-        long_input="split",
+        max_windows=batch_size,
         return_tensors="pt",
+        progress=progress,
+        desc="embedding",
     )
-    windows = features["input_values"].shape[0]
-    starts = range(0, windows, batch_size)
-    show = progress if progress is not None else len(starts) > 1
-    summaries, present = [], []
+    summaries, present, owners = [], [], []
     with torch.no_grad():
-        for start in tqdm(starts, desc="embedding", unit="batch", disable=not show):
-            batch = {
-                name: features[name][start : start + batch_size].to(device)
-                for name in ("input_values", "channel_mask", "time_mask")
-            }
+        for features in batches:
+            batch = {name: features[name].to(device) for name in ("input_values", "channel_mask", "time_mask")}
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                 outputs = model(**batch, return_dict=True)
                 per_channel, real = channel_summaries(outputs, pooling)
             summaries.append(per_channel.float())
             present.append(real)
-    recording_index = features.get("recording_index")
-    pooled = finish_pooling(torch.cat(summaries), torch.cat(present), pooling, recording_index)
+            owners.append(features["recording_index"])
+    if len({tuple(s.shape[1:]) for s in summaries}) > 1:  # pieces padded to different channel counts
+        width = max(s.shape[1] for s in summaries)
+        summaries = [torch.nn.functional.pad(s, (0, 0, 0, width - s.shape[1])) for s in summaries]
+        present = [torch.nn.functional.pad(p, (0, width - p.shape[1])) for p in present]
+    pooled = finish_pooling(torch.cat(summaries), torch.cat(present), pooling, torch.cat(owners))
     return pooled.cpu().numpy()

@@ -66,7 +66,7 @@ def check_template(hypothesis_template: str) -> None:
         ) from None
     if fields != [("", "", None)]:
         raise ValueError(
-            f"hypothesis_template must contain exactly one '{{}}' where the label goes and no other replacement "
+            f"hypothesis_template must contain '{{}}' exactly once, where the label goes, and no other replacement "
             f"field, got {hypothesis_template!r}; e.g. 'This signal shows {{}}.'"
         )
 

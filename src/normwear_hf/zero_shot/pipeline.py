@@ -28,6 +28,8 @@ from .prompts import DEFAULT_HYPOTHESIS_TEMPLATE
 from .text_encoder import SentenceEncoder
 
 TASK_NAME = "zero-shot-physio-classification"
+#: Windows scored per model call: bounds memory for recordings of any length (about 0.3 MB per channel-window).
+WINDOWS_PER_FORWARD = 16
 
 
 class ZeroShotPhysioClassificationPipeline(Pipeline):
@@ -53,6 +55,8 @@ class ZeroShotPhysioClassificationPipeline(Pipeline):
         """Rank ``candidate_labels`` for one recording or a batch (see the module docstring for the forms)."""
         if isinstance(inputs, np.ndarray | torch.Tensor) and inputs.ndim == 3:
             inputs = list(inputs)
+        if isinstance(inputs, list | tuple) and len(inputs) == 0:
+            raise ValueError("No recordings were given (an empty list); pass one recording [C, T] or a list of them.")
         return super().__call__(inputs, **kwargs)
 
     def _sanitize_parameters(
@@ -101,28 +105,36 @@ class ZeroShotPhysioClassificationPipeline(Pipeline):
                 "sampling_rate is required (Hz, one number or one per channel), e.g. clf(x, sampling_rate=64, ...)."
             )
         recording = one_recording(inputs)
-        features = self.feature_extractor(
-            [recording],
-            sampling_rate=[sampling_rate],
-            channel_types=None if channel_types is None else [list(channel_types)],
-            long_input="split",
-            return_tensors="pt",
-        )
         question = question or self.model.config.zero_shot_default_question
         return {
-            "input_values": features["input_values"],
-            "channel_mask": features["channel_mask"],
-            "time_mask": features["time_mask"],
+            # checked (and resampled) here; scalograms are built window batch by window batch in _forward
+            "windows": self.feature_extractor.iter_batches(
+                [recording],
+                sampling_rate=[sampling_rate],
+                channel_types=None if channel_types is None else [list(channel_types)],
+                max_windows=WINDOWS_PER_FORWARD,
+                return_tensors="pt",
+                progress=False,
+            ),
             "text_embeds": self.text_encoder.encode(sentences),
             "question_embeds": self.text_encoder.encode([question])[0],
             "candidate_labels": labels,
         }
 
     def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
-        labels = model_inputs.pop("candidate_labels")
-        outputs = self.model(**model_inputs, return_dict=True)
         # every window belongs to this one recording: its logits are the windows' mean
-        return {"logits": outputs.logits.float().mean(dim=0, keepdim=True), "candidate_labels": labels}
+        total, count = None, 0
+        for features in model_inputs["windows"]:
+            outputs = self.model(
+                **{name: features[name].to(self.device) for name in ("input_values", "channel_mask", "time_mask")},
+                text_embeds=model_inputs["text_embeds"],
+                question_embeds=model_inputs["question_embeds"],
+                return_dict=True,
+            )
+            logits = outputs.logits.float().sum(dim=0, keepdim=True)
+            total = logits if total is None else total + logits
+            count += outputs.logits.shape[0]
+        return {"logits": total / count, "candidate_labels": model_inputs["candidate_labels"]}
 
     def postprocess(self, model_outputs: dict[str, Any]) -> list[dict[str, Any]]:
         labels = model_outputs["candidate_labels"]
