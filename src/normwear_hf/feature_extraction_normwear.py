@@ -58,6 +58,8 @@ MAX_SCALES = 1024
 # Channels of one recording: each becomes its own token sequence, so 10,000 channels is a multi-GB batch and
 # almost always a [time, channels] array passed the wrong way round.
 MAX_CHANNELS = 1024
+# What one __call__ may build at once; longer inputs go through iter_batches (embed and the pipeline do).
+MAX_CALL_BYTES = 2 * 2**30
 _HIGH_RATES_WARNED: set[float] = set()
 
 
@@ -561,6 +563,14 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         """
         long_input = self.long_input if long_input is None else long_input
         windows, types, names = self._prepare(signals, sampling_rate, channel_types, channel_names, long_input)
+        size = len(windows) * max(w.shape[0] for _, w in windows) * 3 * (self.window_length - 2) * len(self.scales) * 4
+        if size > MAX_CALL_BYTES:
+            raise ValueError(
+                f"This input makes {len(windows):,} model windows, whose scalograms would take {size / 2**30:.1f} GiB "
+                f"at once (more than {MAX_CALL_BYTES / 2**30:g} GiB). Use feature_extractor.iter_batches(...) or "
+                "normwear_hf.inference.embed, which build them a batch at a time; and check the sampling rate "
+                "(a rate given in the wrong unit multiplies the length)."
+            )
         return self._featurize(
             windows, types, names, self._tensor_kind(return_tensors), long_input, device, return_signal
         )
