@@ -303,3 +303,10 @@ def test_iter_batches_gives_the_windows_of_one_call_in_bounded_pieces(fe):
 def test_ten_thousand_channels_are_refused_with_the_transpose_hint(fe):
     with pytest.raises(ValueError, match=r"10,000 channels; NormWear takes at most 1024 .*\[time, channels\]"):
         fe(np.zeros((10_000, 400), dtype=np.float32), sampling_rate=65)
+
+
+def test_meta_tensors_get_a_clear_error(fe):
+    import torch
+
+    with pytest.raises(ValueError, match="'meta' device holds no values"):
+        fe(torch.empty(1, 400, device="meta"), sampling_rate=65)

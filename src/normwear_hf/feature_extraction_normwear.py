@@ -87,6 +87,8 @@ def _depth(obj) -> int:
 
 def _as_float_array(obj, where: str) -> np.ndarray:
     if _is_tensor(obj):
+        if obj.device.type == "meta":
+            raise ValueError(f"{where}: a tensor on the 'meta' device holds no values; pass the real data.")
         if obj.is_complex():
             raise ValueError(f"{where}: complex values are not supported; pass the real signal.")
         obj = obj.detach().to("cpu").double().numpy()
