@@ -2,7 +2,9 @@
 
 Importing the package registers NormWear with ``AutoConfig``, ``AutoModel`` and ``AutoFeatureExtractor``,
 and marks the classes for ``register_for_auto_class`` so that ``save_pretrained`` writes ``auto_map`` and
-the modeling code (a saved folder then loads with ``trust_remote_code=True`` without this package).
+the modeling code (a saved folder then loads with ``trust_remote_code=True`` without this package). It also
+places the bundled checkpoint in the Hugging Face cache under the name ``"normwear"``
+(:mod:`normwear_hf.hub_cache`), so that ``AutoModel.from_pretrained("normwear")`` works offline.
 """
 
 from transformers import (
@@ -49,6 +51,12 @@ def _register() -> None:
 
 
 _register()
+
+# The bundled checkpoint as "normwear" in the Hugging Face cache, so that AutoModel.from_pretrained("normwear")
+# resolves offline (hub_cache.py; NORMWEAR_NO_HF_CACHE=1 opts out). A few stat calls when already in place.
+from .hub_cache import place_on_import as _place_on_import  # noqa: E402
+
+_place_on_import()
 
 __all__ = [
     "CHANNEL_TYPES",

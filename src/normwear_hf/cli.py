@@ -290,6 +290,20 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_install_cache(args: argparse.Namespace) -> int:
+    """Place the bundled checkpoint as "normwear" in the Hugging Face cache (what the first import does)."""
+    from .hub_cache import REPO_ID, install_cache
+
+    placed = install_cache()
+    state = "placed" if placed.created else "already in place"
+    storage = "weights hard-linked to the package's file" if placed.linked else "weights copied"
+    print(f"{REPO_ID!r} {state}: {placed.path} ({storage})")
+    if not placed.is_main:
+        print(f"refs/main names a newer normwear-hf's snapshot; this version's stays at {placed.revision}")
+    print(f'load it by name, offline: AutoModel.from_pretrained("{REPO_ID}")')
+    return 0
+
+
 # Subcommands whose options belong to another program: everything after the name is handed to that module's
 # main(argv) untouched (imported only when used). Name -> (module, help).
 PASS_THROUGH = {
@@ -423,6 +437,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write (must be empty or new)")
     export.add_argument("--overwrite", action="store_true", help="replace DIR if it exists and is not empty")
     export.set_defaults(handler=run_export)
+    install_cache = commands.add_parser(
+        "install-cache",
+        help='place the bundled checkpoint in the Hugging Face cache as "normwear" (import normwear_hf does it too)',
+        description="Place the bundled checkpoint in the Hugging Face cache ($HF_HUB_CACHE, by default $HF_HOME/hub) "
+        'as the model "normwear", so that AutoModel.from_pretrained("normwear") resolves offline, also with '
+        "trust_remote_code=True in a process that does not import normwear_hf. Idempotent; the first "
+        "`import normwear_hf` does the same unless NORMWEAR_NO_HF_CACHE=1 (which this command ignores). See "
+        "docs/hub_cache.md.",
+    )
+    install_cache.set_defaults(handler=run_install_cache)
     for name, (_, summary) in PASS_THROUGH.items():
         command = commands.add_parser(
             name, help=f"{summary}; `normwear-hf {name} --help` lists the options", add_help=False
