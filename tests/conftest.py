@@ -7,6 +7,9 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# Importing normwear_hf must not write to the developer's Hugging Face cache; test_hub_cache.py places the checkpoint
+# in temporary caches (and unsets this for its fresh processes).
+os.environ.setdefault("NORMWEAR_NO_HF_CACHE", "1")
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 from normwear_hf import NormWearConfig, NormWearModel  # noqa: E402

@@ -320,7 +320,7 @@ def _place(repo: Path, key: str, version: str) -> CachedSnapshot:
         if not _complete(snapshot, files):
             _, linked = _into_blobs(staging, repo)
             snapshot.parent.mkdir(parents=True, exist_ok=True)
-            if snapshot.exists():  # a damaged snapshot (a file deleted, a dangling link): replace it
+            if snapshot.exists() and not _complete(snapshot, files):  # damaged (a file deleted, a dangling link)
                 _remove_folder(snapshot, scratch)
             try:
                 os.rename(staging, snapshot)
