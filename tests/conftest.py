@@ -1,4 +1,8 @@
+import atexit
 import os
+import shutil
+import sys
+import tempfile
 
 import pytest
 import torch
@@ -7,9 +11,13 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-# Importing normwear_hf must not write to the developer's Hugging Face cache; test_hub_cache.py places the checkpoint
-# in temporary caches (and unsets this for its fresh processes).
-os.environ.setdefault("NORMWEAR_NO_HF_CACHE", "1")
+# The suite never writes to the developer's Hugging Face cache: importing normwear_hf places the bundled checkpoint
+# (hub_cache.py) in this temporary one, shared with the test subprocesses and removed at exit.
+_HUB_CACHE = tempfile.mkdtemp(prefix="normwear-tests-hub-")
+os.environ["HF_HUB_CACHE"] = _HUB_CACHE
+atexit.register(shutil.rmtree, _HUB_CACHE, ignore_errors=True)
+if "huggingface_hub" in sys.modules:  # loaded early (a plugin): it read its cache folder already
+    sys.modules["huggingface_hub"].constants.HF_HUB_CACHE = _HUB_CACHE
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 from normwear_hf import NormWearConfig, NormWearModel  # noqa: E402
