@@ -105,9 +105,11 @@ def test_upgrade_keeps_one_snapshot_per_version_and_never_downgrades_main(hub, m
 
     export = checkpoint.export_checkpoint
 
+    card = "# edited card\n"
+
     def edited_export(source, out_dir, overwrite=False):
         out = export(source, out_dir, overwrite)
-        (out / "README.md").write_text("# edited card\n")
+        (out / "README.md").write_text(card)
         return out
 
     monkeypatch.setattr(normwear_hf, "__version__", "99.0.0")
@@ -120,8 +122,14 @@ def test_upgrade_keeps_one_snapshot_per_version_and_never_downgrades_main(hub, m
     assert sorted(path.name for path in (repo / "snapshots").iterdir()) == sorted(
         [first.revision, older.revision, edited.revision]
     )
+
+    card = "# edited again\n"  # a second edit: the first edit's snapshot and its own blob (the card) go
+    monkeypatch.setattr(hub_cache, "_LAYOUT", -2)
+    again = hub_cache.install_cache()
+    assert not edited.path.exists() and (again.path / "README.md").read_text() == card
     used = {os.path.realpath(path) for snapshot in (repo / "snapshots").iterdir() for path in snapshot.iterdir()}
     assert {str(blob) for blob in (repo / "blobs").iterdir()} == used  # no orphaned blobs, no dangling links
+    assert str(repo / "blobs" / hashlib.sha256(b"# edited card\n").hexdigest()) not in used
 
 
 def test_other_repositories_are_never_touched(hub):

@@ -39,6 +39,7 @@ named ``normwear`` still wins: transformers checks local paths first and never a
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import functools
 import hashlib
@@ -241,8 +242,6 @@ def _into_blobs(staging: Path, repo: Path) -> tuple[dict[str, str], bool]:
     leave a relative symlink to it in its place (a hard link, else a copy, where symlinks are unavailable)."""
     blobs = repo / "blobs"
     blobs.mkdir(parents=True, exist_ok=True)
-    umask = os.umask(0)
-    os.umask(umask)
     digests, weights_linked = {}, False
     for staged in sorted(staging.iterdir()):
         if not staged.is_file() or staged.is_symlink():
@@ -258,7 +257,7 @@ def _into_blobs(staging: Path, repo: Path) -> tuple[dict[str, str], bool]:
                 os.link(source, incoming)
             except OSError:
                 os.replace(staged, incoming)
-                os.chmod(incoming, 0o666 & ~umask)
+                os.chmod(incoming, 0o644)  # save_pretrained writes weights 0o600; a shared cache must be readable
             os.replace(incoming, blob)
         if staged.name.endswith(".safetensors") and source is not None:
             weights_linked = os.path.samefile(blob, source)
@@ -281,24 +280,25 @@ def _prune(repo: Path, keep: str, version: str) -> None:
     except OSError:
         main = ""
     versions = _versions_of(repo)
-    removed = False
+    candidates = set()  # the blobs of removed snapshots: only these may have become unused
     for snapshot in snapshots.iterdir():
         if snapshot.name in (keep, main) or versions.get(snapshot.name) != {version}:
             continue
+        candidates |= {os.path.realpath(entry) for entry in snapshot.iterdir()}
         _remove_folder(snapshot, scratch)
         _remove_folder(repo / ".no_exist" / snapshot.name, scratch)
         for path in scratch.glob("*.json"):
             if (_read_json(path) or {}).get("revision") == snapshot.name:
                 path.unlink(missing_ok=True)
-        removed = True
-    if not removed:
+    if not candidates:
         return
     used = {
         os.path.realpath(entry) for snapshot in snapshots.iterdir() if snapshot.is_dir() for entry in snapshot.iterdir()
     }
-    for blob in (repo / "blobs").iterdir():
-        if not blob.name.endswith(".incomplete") and os.path.realpath(blob) not in used:
-            blob.unlink(missing_ok=True)
+    blobs = os.path.realpath(repo / "blobs")
+    for blob in candidates - used:
+        if os.path.dirname(blob) == blobs:
+            Path(blob).unlink(missing_ok=True)
 
 
 def _place(repo: Path, key: str, version: str) -> CachedSnapshot:
@@ -342,7 +342,8 @@ def _place(repo: Path, key: str, version: str) -> CachedSnapshot:
     stamp = {"revision": revision, "version": version, "files": files, "source": DEFAULT_CHECKPOINT}
     _write_atomically(scratch / f"{key}.json", json.dumps(stamp, indent=1), scratch)
     is_main = _point_main(repo, revision, version)
-    _prune(repo, revision, version)
+    with contextlib.suppress(OSError):  # best effort: another process may be pruning too
+        _prune(repo, revision, version)
     return CachedSnapshot(snapshot, revision, is_main, created, linked)
 
 
