@@ -200,8 +200,15 @@ def test_export_refuses_non_empty_folder_unless_overwrite(tmp_path):
     assert (out / "preprocessor_config.json").is_file()  # written even when the source had none
     (tmp_path / "empty").mkdir()
     assert export_checkpoint(tmp_path / "src", tmp_path / "empty").is_dir()  # an empty folder is fine
-    with pytest.raises(ValueError, match="is the source folder itself"):
+    with pytest.raises(ValueError, match="is the source folder"):
         export_checkpoint(tmp_path / "src", tmp_path / "src", overwrite=True)
+    # it used to delete its own source, with exit 0, when --out was a parent of it
+    save_tiny(tmp_path / "parent" / "model")
+    with pytest.raises(ValueError, match="contains the source folder"):
+        export_checkpoint(tmp_path / "parent" / "model", tmp_path / "parent", overwrite=True)
+    assert (tmp_path / "parent" / "model" / "model.safetensors").is_file()
+    with pytest.raises(ValueError, match="is inside the source folder"):
+        export_checkpoint(tmp_path / "src", tmp_path / "src" / "copy", overwrite=True)
 
 
 def test_export_writes_the_backbone_code_even_for_a_class_without_an_auto_class(tmp_path, monkeypatch):

@@ -77,12 +77,15 @@ def test_embed_npy_files_to_npy_with_sidecar(tmp_path, model_folder, backbone, c
     sidecar = tmp_path / "emb" / "vectors.npy.files.txt"
     assert sidecar.read_text().splitlines() == [str(tmp_path / "b.npy"), str(tmp_path / "a.npy")]
 
+    # an existing output is kept unless --overwrite
+    again = ["embed", str(tmp_path / "a.npy"), "--out", str(out), "--model", str(model_folder)]
+    assert main(again + ["--sampling-rate", "100"]) == 2
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
+    assert np.load(out).shape == (2, 32)
+
     # per-channel rates and probe pooling: [N, C * D]
     assert (
-        main(
-            ["embed", str(tmp_path / "a.npy"), "--out", str(out), "--model", str(model_folder)]
-            + ["--sampling-rate", "100,50", "--channel-types", "ecg,ppg", "--pooling", "probe"]
-        )
+        main(again + ["--sampling-rate", "100,50", "--channel-types", "ecg,ppg", "--pooling", "probe", "--overwrite"])
         == 0
     )
     probe = np.load(out)
@@ -124,7 +127,8 @@ def test_embed_folder_of_mixed_formats_to_parquet(tmp_path, model_folder, backbo
     )
 
     # channel pooling: one vector per channel, channel names alongside; .npy refuses ragged channel counts
-    assert main(["embed", str(data), "--out", str(out), "--model", str(model_folder), "--pooling", "channel"]) == 0
+    channel = ["--pooling", "channel", "--overwrite"]
+    assert main(["embed", str(data), "--out", str(out), "--model", str(model_folder), *channel]) == 0
     table = pq.read_table(out)
     assert [np.asarray(row).shape for row in table["embedding"].to_pylist()] == [(3, 32), (2, 32)]
     assert table["channel_names"].to_pylist() == [["channel 0", "channel 1", "channel 2"], ["ECG", "BVP"]]

@@ -226,8 +226,14 @@ def export_checkpoint(
 
     source = Path(resolve_model_path(name_or_path))
     out_dir = Path(out_dir).expanduser()
-    if out_dir.resolve() == source.resolve():
-        raise ValueError(f"--out {out_dir} is the source folder itself; export to another folder.")
+    target, origin = out_dir.resolve(), source.resolve()
+    if target == origin or origin.is_relative_to(target) or target.is_relative_to(origin):
+        # --overwrite replaces the whole --out folder: a parent of the source would delete the source with it
+        relation = "is" if target == origin else ("contains" if origin.is_relative_to(target) else "is inside")
+        raise ValueError(
+            f"--out {out_dir} {relation} the source folder {source}; export to a folder outside it (overwriting would "
+            "delete or nest the source)."
+        )
     model, extractor = _load(source)
     auto_map = dict(getattr(model.config, "auto_map", None) or {})
     auto_map.setdefault("AutoModel", "modeling_normwear.NormWearModel")  # every NormWear folder loads as a backbone

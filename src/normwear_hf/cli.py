@@ -66,6 +66,8 @@ def run_embed(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in EMBED_FORMATS:
         raise ValueError(f"--out {out}: the output must end in {' or '.join(EMBED_FORMATS)}.")
+    if out.exists() and not args.overwrite:
+        raise ValueError(f"--out {out} already exists; pass --overwrite to replace it, or choose another name.")
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}.")
     rates, files = _input_files(args)
@@ -287,6 +289,7 @@ def run_export(args: argparse.Namespace) -> int:
     print("  from transformers import AutoFeatureExtractor, AutoModel")
     print(f'  model = AutoModel.from_pretrained("{out}", trust_remote_code=True)')
     print(f'  extractor = AutoFeatureExtractor.from_pretrained("{out}", trust_remote_code=True)')
+    print("(it needs torch, transformers, safetensors, numpy and scipy: the feature extractor resamples with scipy)")
     return 0
 
 
@@ -387,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="recording",
         help="recording: [D] per file; channel / cls: [C, D]; probe: the paper's [C * D] (default: recording)",
     )
+    embed_command.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     embed_command.add_argument("--batch-size", type=int, default=8, help="6 s windows per forward pass (default 8)")
     embed_command.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     embed_command.add_argument("--device", default=None, help="torch device, e.g. cuda (default: cpu)")
