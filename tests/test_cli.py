@@ -261,3 +261,14 @@ def test_build_corpus_without_neurokit2_fails_at_once_with_workers(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith("normwear-hf build-corpus: error:")
     assert "pip install 'neurokit2>=0.2.13'" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize(
+    "device, message", [("foo", "'foo' is not a torch device"), ("cuda:7", "this machine has no such device")]
+)
+def test_embed_device_errors_exit_2_with_one_line(tmp_path, model_folder, capsys, device, message):
+    np.save(tmp_path / "a.npy", _signals(1, 3, 100))
+    command = ["embed", str(tmp_path / "a.npy"), "--out", str(tmp_path / "o.npy"), "--model", str(model_folder)]
+    assert main(command + ["--sampling-rate", "100", "--device", device]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]

@@ -70,6 +70,7 @@ def run_embed(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {out} already exists; pass --overwrite to replace it, or choose another name.")
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    check_device(args.device)
     rates, files = _input_files(args)
     model_path = resolve_model_path(args.model)
     model, extractor = load_quietly(model_path, backbone=True)
@@ -477,6 +478,25 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:  # bad input: the message already says what to fix
         print(f"normwear-hf {args.command}: error: {_error_message(error)}", file=sys.stderr)
         return 2
+
+
+def check_device(name: str | None) -> None:
+    """A device the machine has, before any model is loaded (torch's own errors are asserts and tracebacks)."""
+    if name is None:
+        return
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"--device {name!r} is not a torch device; use cpu, cuda, cuda:1 or mps.") from None
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
+        "mps": torch.backends.mps.is_available(),
+    }.get(device.type, False)
+    if not available:
+        raise ValueError(f"--device {name}: this machine has no such device; omit --device to run on the CPU.")
 
 
 def _error_message(error: Exception) -> str:
