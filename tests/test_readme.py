@@ -26,3 +26,10 @@ def test_readme_block_runs_as_pasted(index, tmp_path):
         [sys.executable, "-c", BLOCKS[index]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, f"README block {index + 1} failed:\n{BLOCKS[index]}\n{result.stderr[-3000:]}"
+
+
+def test_ci_runs_the_readme_test_command():
+    """`.ci/run` runs exactly the README's second command."""
+    commands = re.findall(r"^```bash\n(.*?)\n```", README.read_text(), flags=re.S | re.M)
+    ci = (README.parent / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert commands[1].strip() == ci.strip()
