@@ -205,6 +205,13 @@ def test_info_describes_the_model(tmp_path, model_folder, capsys):
     assert _error_line(capsys).startswith("normwear-hf info: error: ")
 
 
+def test_info_on_the_bundled_card_shows_no_generator_comment_and_no_pypi_install(capsys):
+    assert main(["info", "--card-lines", "8"]) == 0
+    printed = capsys.readouterr().out
+    assert "<!--" not in printed and "# NormWear small" in printed
+    assert "pip install normwear-hf\n" not in printed and "not on PyPI yet" in printed
+
+
 def test_export_command(tmp_path, model_folder, capsys):
     out = tmp_path / "hub"
     assert main(["export", str(model_folder), "--out", str(out)]) == 0

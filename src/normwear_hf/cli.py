@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -269,6 +270,7 @@ def run_info(args: argparse.Namespace) -> int:
         if text.startswith("---"):  # skip the YAML front matter of a Hub model card
             end = text.find("\n---", 3)
             text = text[end + 4 :] if end >= 0 else text
+        text = re.sub(r"<!--.*?-->", "", text, flags=re.S)  # generator notes are for maintainers, not users
         card_lines = [line for line in text.splitlines() if line.strip()][: args.card_lines]
         lines.append(f"model card ({CARD_NAME}, first {len(card_lines)} non-blank lines):")
         lines += [f"  {line}" for line in card_lines]
