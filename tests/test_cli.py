@@ -279,3 +279,21 @@ def test_embed_device_errors_exit_2_with_one_line(tmp_path, model_folder, capsys
     assert main(command + ["--sampling-rate", "100", "--device", device]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_the_command_line_parses_before_importing_the_model_stack():
+    """`normwear-hf --help` and argument errors must not wait for torch and transformers (6-9 s before)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; sys.argv = ['normwear-hf', '--help']; import normwear_hf.cli as cli; "
+        "heavy = [m for m in ('torch', 'transformers', 'scipy', 'datasets') if m in sys.modules]; "
+        "print('HEAVY', heavy)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+    # a program that imports the package still gets the Auto classes at once
+    program = "import normwear_hf, transformers; print(transformers.AutoConfig.for_model('normwear').model_type)"
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip().endswith("normwear"), result.stderr[-2000:]

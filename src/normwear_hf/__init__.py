@@ -7,32 +7,75 @@ places the bundled checkpoint in the Hugging Face cache under the name ``"normwe
 (:mod:`normwear_hf.hub_cache`), so that ``AutoModel.from_pretrained("normwear")`` works offline.
 """
 
-from transformers import (
-    AutoConfig,
-    AutoFeatureExtractor,
-    AutoModel,
-    AutoModelForPreTraining,
-    AutoModelForSequenceClassification,
-)
+import importlib
+import os
+import sys
+from typing import Any
 
 from .checkpoint import DEFAULT_CHECKPOINT, DEFAULT_MODEL_NAME
-from .configuration_normwear import NORMWEAR_PRESETS, NormWearConfig
-from .feature_extraction_normwear import CHANNEL_TYPES, NormWearFeatureExtractor
-from .modeling_normwear import (
-    NormWearForMaskedReconstruction,
-    NormWearForPreTrainingOutput,
-    NormWearForSignalClassification,
-    NormWearForSignalRegression,
-    NormWearModel,
-    NormWearModelOutput,
-    NormWearPreTrainedModel,
-)
-from .modeling_normwear_zero_shot import NormWearForZeroShotClassification, NormWearZeroShotOutput
 
 __version__ = "0.1.0"
 
+# Public names -> the module that defines them. They are imported on first use (PEP 562, as transformers'
+# _LazyModule does), so that `normwear-hf --help` and argument errors do not wait for torch and transformers.
+_LAZY_NAMES: dict[str, str] = {
+    "NORMWEAR_PRESETS": "configuration_normwear",
+    "NormWearConfig": "configuration_normwear",
+    "CHANNEL_TYPES": "feature_extraction_normwear",
+    "NormWearFeatureExtractor": "feature_extraction_normwear",
+    "NormWearForMaskedReconstruction": "modeling_normwear",
+    "NormWearForPreTrainingOutput": "modeling_normwear",
+    "NormWearForSignalClassification": "modeling_normwear",
+    "NormWearForSignalRegression": "modeling_normwear",
+    "NormWearModel": "modeling_normwear",
+    "NormWearModelOutput": "modeling_normwear",
+    "NormWearPreTrainedModel": "modeling_normwear",
+    "NormWearForZeroShotClassification": "modeling_normwear_zero_shot",
+    "NormWearZeroShotOutput": "modeling_normwear_zero_shot",
+}
 
-def _register() -> None:
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY_NAMES:
+        raise AttributeError(f"module 'normwear_hf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_NAMES})
+
+
+_registered = False
+
+
+def register() -> None:
+    """Register NormWear with transformers' Auto classes and the zero-shot pipeline task (idempotent).
+
+    Runs on ``import normwear_hf`` in every process except the ``normwear-hf`` command line, which calls it only
+    for the commands that load a model.
+    """
+    global _registered
+    if _registered:
+        return
+    from transformers import (
+        AutoConfig,
+        AutoFeatureExtractor,
+        AutoModel,
+        AutoModelForPreTraining,
+        AutoModelForSequenceClassification,
+    )
+
+    from .configuration_normwear import NormWearConfig
+    from .feature_extraction_normwear import NormWearFeatureExtractor
+    from .modeling_normwear import (
+        NormWearForMaskedReconstruction,
+        NormWearForSignalClassification,
+        NormWearForSignalRegression,
+        NormWearModel,
+    )
+
     AutoConfig.register(NormWearConfig.model_type, NormWearConfig, exist_ok=True)
     AutoModel.register(NormWearConfig, NormWearModel, exist_ok=True)
     AutoModelForPreTraining.register(NormWearConfig, NormWearForMaskedReconstruction, exist_ok=True)
@@ -48,15 +91,23 @@ def _register() -> None:
     from .zero_shot.pipeline import register_pipeline
 
     register_pipeline()
+    _registered = True
 
 
-_register()
+_register = register  # the name earlier releases used
 
-# The bundled checkpoint as "normwear" in the Hugging Face cache, so that AutoModel.from_pretrained("normwear")
-# resolves offline (hub_cache.py; NORMWEAR_NO_HF_CACHE=1 opts out). A few stat calls when already in place.
-from .hub_cache import place_on_import as _place_on_import  # noqa: E402
 
-_place_on_import()
+def _is_command_line() -> bool:
+    return bool(sys.argv) and os.path.basename(sys.argv[0]) in ("normwear-hf", "normwear-hf.exe")
+
+
+if not _is_command_line():
+    register()
+    # The bundled checkpoint as "normwear" in the Hugging Face cache, so that AutoModel.from_pretrained("normwear")
+    # resolves offline (hub_cache.py; NORMWEAR_NO_HF_CACHE=1 opts out). A few stat calls when already in place.
+    from .hub_cache import place_on_import as _place_on_import
+
+    _place_on_import()
 
 __all__ = [
     "CHANNEL_TYPES",

@@ -10,11 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from . import __version__
 from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
+
+# numpy, torch, transformers and the model are imported inside the commands that use them, after the arguments
+# are parsed: --help and argument errors answer at once (benchmarks/bench_cli_startup.py measures it).
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -30,6 +30,8 @@ EMBED_FORMATS = (".npy", ".parquet")
 
 
 def _rates_flag(text: str | None) -> list[float] | None:
+    import numpy as np
+
     if text is None:
         return None
     try:
@@ -58,6 +60,7 @@ def _input_files(args: argparse.Namespace) -> tuple[list[float] | None, list[Pat
 
 def run_embed(args: argparse.Namespace) -> int:
     """Embed signal files with a model; write the embeddings as .npy (+ a list of files) or Parquet."""
+    import torch
     from tqdm.auto import tqdm
 
     from .checkpoint import load_quietly, resolve_model_path
@@ -188,6 +191,8 @@ def run_zero_shot(args: argparse.Namespace) -> int:
 
 
 def _write_embeddings(out: Path, rows: list, pooling: str) -> str:
+    import numpy as np
+
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npy":
         shapes = {vector.shape for _, _, vector in rows}
@@ -328,7 +333,11 @@ PASS_THROUGH = {
 
 
 def run_pass_through(name: str, options: list[str]) -> int:
+    from . import register
+
     module, _ = PASS_THROUGH[name]
+    if not {"-h", "--help"} & set(options):
+        register()
     return importlib.import_module(module).main(options)
 
 
@@ -475,6 +484,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    if args.command != "install-cache":
+        from . import register
+
+        register()  # Auto classes and the pipeline task, now that the arguments are known to be good
     try:
         return args.handler(args)
     except (ValueError, OSError) as error:  # bad input: the message already says what to fix

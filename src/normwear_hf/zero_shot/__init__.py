@@ -1,8 +1,26 @@
-"""Zero-shot classification of physiological signals by aligning NormWear with a frozen sentence encoder."""
+"""Zero-shot classification of physiological signals by aligning NormWear with a frozen sentence encoder.
 
-from .engine import check_candidate_labels
-from .prompts import DEFAULT_HYPOTHESIS_TEMPLATE, HELD_IN_TASKS, HELD_OUT_TASKS
-from .text_encoder import DEFAULT_TEXT_ENCODER, SentenceEncoder
+Names are imported on first use (PEP 562), so that ``normwear_hf.zero_shot.prompts`` stays light for the CLI.
+"""
+
+import importlib
+from typing import Any
+
+_LAZY_NAMES = {
+    "check_candidate_labels": "engine",
+    "DEFAULT_HYPOTHESIS_TEMPLATE": "prompts",
+    "HELD_IN_TASKS": "prompts",
+    "HELD_OUT_TASKS": "prompts",
+    "DEFAULT_TEXT_ENCODER": "text_encoder",
+    "SentenceEncoder": "text_encoder",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY_NAMES:
+        raise AttributeError(f"module 'normwear_hf.zero_shot' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+
 
 __all__ = [
     "DEFAULT_HYPOTHESIS_TEMPLATE",
