@@ -38,9 +38,9 @@ def load_default_model() -> tuple[NormWearModel, NormWearFeatureExtractor]:
 
 @functools.lru_cache(maxsize=1)
 def _default_model() -> tuple[NormWearModel, NormWearFeatureExtractor]:
-    from .checkpoint import DEFAULT_CHECKPOINT, load_model_and_extractor
+    from .checkpoint import DEFAULT_CHECKPOINT, load_quietly
 
-    model, extractor = load_model_and_extractor(DEFAULT_CHECKPOINT, backbone=True)
+    model, extractor = load_quietly(DEFAULT_CHECKPOINT, backbone=True)  # no progress bars for a library call
     return model.eval(), extractor
 
 

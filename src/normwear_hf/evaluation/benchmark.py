@@ -54,7 +54,10 @@ def load_model(model: str | None) -> tuple[NormWearModel, NormWearFeatureExtract
     folder = Path(model)
     if not (folder / "config.json").exists():
         raise ValueError(f"--model {model!r} is not a model folder (no config.json); omit it for the default model.")
-    backbone = NormWearModel.from_pretrained(folder).eval()
+    from ..checkpoint import no_progress_bars
+
+    with no_progress_bars():
+        backbone = NormWearModel.from_pretrained(folder).eval()
     has_extractor = (folder / "preprocessor_config.json").exists()
     extractor = NormWearFeatureExtractor.from_pretrained(folder) if has_extractor else NormWearFeatureExtractor()
     return backbone, extractor, str(folder)
