@@ -47,7 +47,7 @@ else
     CONFIG=${CONFIG:-small} SYNTHETIC=${SYNTHETIC:-60000} MINUTES=${MINUTES:-5} BATCH=${BATCH:-256}
     LOADERS=${LOADERS:-$((CORES - 2))}
 fi
-RECIPE=${RECIPE:-'{"contrastive_weight": 1.0}'}
+RECIPE=${RECIPE:-'{}'}  # plain MAE: the objective ablation's winner (docs/benchmarks.md)
 python3 - <<'PY'
 import platform, torch, transformers
 gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
