@@ -7,11 +7,10 @@ places the bundled checkpoint in the Hugging Face cache under the name ``"normwe
 (:mod:`normwear_hf.hub_cache`), so that ``AutoModel.from_pretrained("normwear")`` works offline.
 """
 
-import importlib
 import os
 import sys
-from typing import Any
 
+from ._lazy import lazy_getattr
 from .checkpoint import DEFAULT_CHECKPOINT, DEFAULT_MODEL_NAME
 
 __version__ = "0.1.0"
@@ -35,12 +34,7 @@ _LAZY_NAMES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY_NAMES:
-        raise AttributeError(f"module 'normwear_hf' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY_NAMES, globals())
 
 
 def __dir__() -> list[str]:

@@ -3,8 +3,7 @@
 Names are imported on first use (PEP 562), so that ``normwear_hf.zero_shot.prompts`` stays light for the CLI.
 """
 
-import importlib
-from typing import Any
+from .._lazy import lazy_getattr
 
 _LAZY_NAMES = {
     "check_candidate_labels": "engine",
@@ -16,10 +15,7 @@ _LAZY_NAMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY_NAMES:
-        raise AttributeError(f"module 'normwear_hf.zero_shot' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+__getattr__ = lazy_getattr(__name__, _LAZY_NAMES, globals())
 
 
 __all__ = [
