@@ -297,3 +297,22 @@ def test_the_command_line_parses_before_importing_the_model_stack():
     program = "import normwear_hf, transformers; print(transformers.AutoConfig.for_model('normwear').model_type)"
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300)
     assert result.stdout.strip().endswith("normwear"), result.stderr[-2000:]
+
+
+def test_info_on_an_edited_config_or_a_hostile_preprocessor_exits_2_with_one_line(tmp_path, model_folder, capsys):
+    import json
+    import shutil
+
+    edited = tmp_path / "edited"
+    shutil.copytree(model_folder, edited)
+    config = json.loads((edited / "config.json").read_text())
+    config["intermediate_size"] = 2 * config["intermediate_size"]  # weights no longer fit
+    (edited / "config.json").write_text(json.dumps(config))
+    assert main(["info", "--model", str(edited)]) == 2
+    assert "do not fit its config.json" in _error_line(capsys)
+
+    hostile = tmp_path / "hostile"
+    shutil.copytree(model_folder, hostile)
+    (hostile / "preprocessor_config.json").write_text(json.dumps({"__class__": "x", "sampling_rate": 65}))
+    assert main(["info", "--model", str(hostile)]) == 2
+    assert "['__class__'], which are not settings of a feature extractor" in _error_line(capsys)

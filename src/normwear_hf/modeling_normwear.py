@@ -333,6 +333,13 @@ class NormWearPreTrainedModel(PreTrainedModel):
                 f"The NormWear weights in {location!r} are corrupted or incomplete ({error}). "
                 "Download or save the checkpoint again (model.save_pretrained writes model.safetensors)."
             ) from error
+        except RuntimeError as error:
+            if "mismatch" not in str(error).lower():
+                raise
+            raise ValueError(
+                f"The weights in {location!r} do not fit its config.json (tensor shapes differ: the config was edited "
+                "or belongs to another model). Restore the config that was saved with these weights."
+            ) from None
         except OSError as error:
             pickles = ("pytorch_model.bin", "pytorch_model.bin.index.json")
             if os.path.isdir(location) and any(os.path.exists(os.path.join(location, f)) for f in pickles):

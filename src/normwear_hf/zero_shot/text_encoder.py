@@ -48,7 +48,15 @@ class SentenceEncoder:
         folder = resolve_text_encoder(name_or_path)
         self.name = os.fspath(name_or_path)
         self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        self.model = AutoModel.from_pretrained(folder, local_files_only=True).eval().requires_grad_(False)
+        try:  # safetensors only: a text-encoder folder is as untrusted as a model folder
+            model = AutoModel.from_pretrained(folder, local_files_only=True, use_safetensors=True)
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"The text encoder in {folder} could not be loaded from safetensors weights ({type(error).__name__}); "
+                "NormWear never unpickles pytorch_model.bin. Convert a model you trust with save_pretrained, which "
+                "writes model.safetensors."
+            ) from None
+        self.model = model.eval().requires_grad_(False)
         if device is not None:
             self.model.to(device)
         self.width = int(self.model.config.hidden_size)
