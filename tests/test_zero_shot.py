@@ -397,3 +397,12 @@ def test_a_text_encoder_folder_with_only_a_pickle_is_refused_without_unpickling(
     (folder / "pytorch_model.bin").write_bytes(b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00echo\x85R.")
     with pytest.raises(ValueError, match="never unpickles pytorch_model.bin"):
         SentenceEncoder(folder)
+
+
+def test_loading_the_pipeline_prints_no_progress_bars(capfd):
+    import normwear_hf
+
+    capfd.readouterr()
+    pipeline("zero-shot-physio-classification", model=normwear_hf.DEFAULT_CHECKPOINT)
+    NormWearModel.from_pretrained(normwear_hf.DEFAULT_CHECKPOINT)
+    assert "Loading weights" not in capfd.readouterr().err

@@ -6,6 +6,7 @@ and its flat siblings.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass
@@ -308,6 +309,22 @@ class NormWearEncoder(nn.Module):
         return hidden_states, all_hidden, all_attn, all_fusion_attn
 
 
+@contextlib.contextmanager
+def _quiet_progress_bars():
+    from transformers.utils import logging as transformers_logging
+
+    enabled = transformers_logging.is_progress_bar_enabled()
+    if transformers_logging.get_verbosity() <= transformers_logging.INFO:
+        enabled = False  # the user asked for detail: leave the bars alone
+    if enabled:
+        transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            transformers_logging.enable_progress_bar()
+
+
 class NormWearPreTrainedModel(PreTrainedModel):
     """Weight initialisation and the loading / saving machinery shared by every NormWear model."""
 
@@ -327,7 +344,10 @@ class NormWearPreTrainedModel(PreTrainedModel):
         kwargs["use_safetensors"] = True
         location = os.fspath(pretrained_model_name_or_path)
         try:
-            return super().from_pretrained(location, *model_args, **kwargs)
+            # a NormWear checkpoint loads in well under a second: transformers' per-tensor bars are only noise
+            # (in the CLI, the pipeline and embed alike); TRANSFORMERS_VERBOSITY=info brings them back
+            with _quiet_progress_bars():
+                return super().from_pretrained(location, *model_args, **kwargs)
         except SafetensorError as error:
             raise ValueError(
                 f"The NormWear weights in {location!r} are corrupted or incomplete ({error}). "

