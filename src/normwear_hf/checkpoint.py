@@ -159,15 +159,10 @@ def _load(folder: Path):
 @contextlib.contextmanager
 def no_progress_bars() -> Iterator[None]:
     """Silence transformers' per-tensor loading bars (CLI output stays one clean line per error)."""
-    from transformers.utils import logging as transformers_logging
+    from .modeling_normwear import quiet_progress_bars
 
-    enabled = transformers_logging.is_progress_bar_enabled()
-    transformers_logging.disable_progress_bar()
-    try:
+    with quiet_progress_bars():
         yield
-    finally:
-        if enabled:
-            transformers_logging.enable_progress_bar()
 
 
 def load_quietly(name_or_path: str | os.PathLike | None, backbone: bool = False):

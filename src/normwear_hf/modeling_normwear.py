@@ -310,7 +310,8 @@ class NormWearEncoder(nn.Module):
 
 
 @contextlib.contextmanager
-def _quiet_progress_bars():
+def quiet_progress_bars():
+    """Silence transformers' per-tensor loading bars for the duration (unless verbosity is INFO or more)."""
     from transformers.utils import logging as transformers_logging
 
     enabled = transformers_logging.is_progress_bar_enabled()
@@ -346,7 +347,7 @@ class NormWearPreTrainedModel(PreTrainedModel):
         try:
             # a NormWear checkpoint loads in well under a second: transformers' per-tensor bars are only noise
             # (in the CLI, the pipeline and embed alike); TRANSFORMERS_VERBOSITY=info brings them back
-            with _quiet_progress_bars():
+            with quiet_progress_bars():
                 return super().from_pretrained(location, *model_args, **kwargs)
         except SafetensorError as error:
             raise ValueError(
