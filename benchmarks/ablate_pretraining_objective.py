@@ -122,23 +122,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-POOLINGS = ("probe", "probe_rich")
+POOLINGS = ("probe", "probe_rich", "probe_level")
 
 
-def probe_view(rich, pooling: str, width: int):
-    """``probe_rich`` holds ``probe`` as the first ``width`` values of each channel's five summaries."""
+def probe_view(rich, levels, pooling: str, width: int):
+    """``probe_rich`` holds ``probe`` as the first ``width`` values of each channel's five summaries;
+    ``probe_level`` is ``probe`` with the model-free channel levels appended."""
+    from normwear_hf.evaluation.probe import with_levels
     from normwear_hf.modeling_normwear import RICH_SUMMARIES
 
     if pooling == "probe_rich":
         return rich
-    return rich.reshape(rich.shape[0], -1, len(RICH_SUMMARIES), width)[:, :, 0].reshape(rich.shape[0], -1)
+    probe = rich.reshape(rich.shape[0], -1, len(RICH_SUMMARIES) * width)[:, :, :width].reshape(rich.shape[0], -1)
+    return with_levels(probe, levels) if pooling == "probe_level" else probe
 
 
 def evaluate(args: argparse.Namespace) -> None:
     from normwear_hf.evaluation.baselines import statistical_features
     from normwear_hf.evaluation.benchmark import load_model, random_twin
     from normwear_hf.evaluation.paired import PairedScores, paired_bootstrap
-    from normwear_hf.evaluation.probe import _metric_function, extract_embeddings, fit_probe
+    from normwear_hf.evaluation.probe import _metric_function, channel_levels, extract_embeddings, fit_probe
     from normwear_hf.evaluation.tasks import REAL_TASKS, TASK_CORPUS_SOURCES, load_task
 
     out = Path(args.out)
@@ -164,14 +167,19 @@ def evaluate(args: argparse.Namespace) -> None:
         task = load_task(name, seed=0, max_test=1000)
         tasks[name] = task
         fits[name] = {}
+        levels = {}  # the same extractor config serves every encoder
         for key, model, extractor in encoders:
+            if str(extractor.to_dict()) not in levels:
+                levels[str(extractor.to_dict())] = [channel_levels(extractor, rows) for rows in (task.train, task.test)]
+            train_levels, test_levels = levels[str(extractor.to_dict())]
             train_rich, test_rich = (
                 extract_embeddings(model, extractor, rows, pooling="probe_rich", cache_dir=cache, progress=False)
                 for rows in (task.train, task.test)
             )
             width = model.config.hidden_size
             for pooling in POOLINGS:
-                train_x, test_x = probe_view(train_rich, pooling, width), probe_view(test_rich, pooling, width)
+                train_x = probe_view(train_rich, train_levels, pooling, width)
+                test_x = probe_view(test_rich, test_levels, pooling, width)
                 fits[name][f"{pooling}:{key}"] = fit_probe(train_x, task.y_train, test_x, task.y_test, task.kind)
         train_x, test_x = statistical_features(task.train), statistical_features(task.test)
         fits[name]["statistics"] = fit_probe(train_x, task.y_train, test_x, task.y_test, task.kind)
@@ -235,13 +243,14 @@ def to_markdown(report: dict, args: argparse.Namespace) -> str:
         "```",
         "",
         f"Tiny preset, batch 32, equal compute per run: {plan['minutes']:g} min at each recipe's measured throughput "
-        f"({throughput}). Linear probes on frozen embeddings, two poolings of the same forward pass: `probe` (token "
-        "mean per channel, channels concatenated) and `probe_rich` (per channel: token mean, max and time-third "
-        f"means). Real tasks only: {', '.join(tasks)}. Differences are paired (the same test resamples score both "
-        f"sides, {args.bootstrap} resamples, macro = unweighted mean over tasks, each task redrawn independently) "
-        "and averaged over the pretraining seeds; brackets are 95% intervals over test-set resampling; the seeds' "
-        "own spread of the macro difference is the sd column. The *unseen* macro leaves out tasks whose recordings "
-        f"the pretraining corpus also holds, unlabelled; it covers {', '.join(unseen)}.",
+        f"({throughput}). Linear probes on frozen embeddings, three poolings of the same forward pass: `probe` "
+        "(token mean per channel, channels concatenated), `probe_rich` (per channel: token mean, max and time-third "
+        "means) and `probe_level` (`probe` plus each channel's level, log10 of the mean |x| that the extractor's "
+        f"normalisation divides out). Real tasks only: {', '.join(tasks)}. Differences are paired (the same test "
+        f"resamples score both sides, {args.bootstrap} resamples, macro = unweighted mean over tasks, each task "
+        "redrawn independently) and averaged over the pretraining seeds; brackets are 95% intervals over test-set "
+        "resampling; the seeds' own spread of the macro difference is the sd column. The *unseen* macro leaves out "
+        f"tasks whose recordings the pretraining corpus also holds, unlabelled; it covers {', '.join(unseen)}.",
         "",
         "| recipe (pooling) | seeds | macro AUROC | vs random twin | seed sd | vs 16 statistics | unseen: vs random "
         "twin | unseen: vs statistics |",

@@ -45,7 +45,8 @@ def test_defaults_and_channel_types():
 
 def test_single_recording_shapes_and_dtypes(fe):
     out = fe(signal(2, 390), sampling_rate=65)
-    assert set(out.keys()) == {"input_values", "channel_mask", "time_mask"}
+    assert set(out.keys()) == {"input_values", "channel_mask", "time_mask", "input_levels"}
+    assert out["input_levels"].shape == (1, 2) and out["input_levels"].dtype == np.float32
     assert out["input_values"].shape == (1, 2, 3, W - 2, S) and out["input_values"].dtype == np.float32
     assert out["channel_mask"].dtype == np.int64 and out["channel_mask"].tolist() == [[1, 1]]
     assert out["time_mask"].dtype == np.int64 and out["time_mask"].sum() == W - 2

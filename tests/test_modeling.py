@@ -264,3 +264,42 @@ def test_rich_probe_pooling_extends_the_probe_embedding(tiny_model):
     torch.testing.assert_close(parts[1, 0, 1], patches.max(dim=0).values)
     first = patches[: (count + 2) // 3]
     torch.testing.assert_close(parts[1, 0, 2], first.mean(dim=0))
+
+
+def test_level_pooling_appends_the_amplitude_that_normalisation_removed(tiny_model):
+    """probe_level = probe + each channel's log10 mean |x|; amplitude x10 moves the level by exactly +1 and leaves
+    the scalograms (so the probe part) unchanged."""
+    import numpy as np
+
+    from normwear_hf import NormWearFeatureExtractor
+    from normwear_hf.evaluation.probe import channel_levels, with_levels
+    from normwear_hf.inference import embed
+
+    extractor = NormWearFeatureExtractor()
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((2, 2, 600))
+    signals = [base[0], base[0] * 10.0]
+    features = extractor(signals, sampling_rate=100, return_tensors="pt")
+    levels = features["input_levels"]
+    assert levels.shape == (2, 2) and levels.dtype == torch.float32
+    torch.testing.assert_close(levels[1] - levels[0], torch.ones(2), atol=1e-4, rtol=0)
+    with torch.no_grad():
+        probe = tiny_model.get_embeddings(**features, pooling="probe")
+        level = tiny_model.get_embeddings(**features, pooling="probe_level")
+    width = tiny_model.config.hidden_size
+    parts = level.reshape(2, 2, width + 1)
+    torch.testing.assert_close(parts[..., :width].reshape(2, -1), probe)
+    torch.testing.assert_close(probe[0], probe[1], atol=1e-4, rtol=1e-4)  # the scalograms are amplitude-free
+    torch.testing.assert_close(parts[..., width], levels)
+    with pytest.raises(ValueError, match="needs input_levels"):
+        tiny_model.get_embeddings(features["input_values"], pooling="probe_level")
+    # a padded channel gets level 0; the model-free helper gives the pooled numbers of embed()
+    rows = [
+        {"signals": [base[0, 0]], "sampling_rate": [100.0], "channel_types": ["ecg"]},
+        {"signals": [base[1, 0] * 1e3, base[1, 1]], "sampling_rate": [100.0, 100.0], "channel_types": ["ecg", "ppg"]},
+    ]
+    mixed = extractor([r["signals"] for r in rows], sampling_rate=[r["sampling_rate"] for r in rows])
+    assert mixed["input_levels"][0, 1] == 0.0
+    whole = embed([r["signals"] for r in rows], [[100.0], [100.0, 100.0]], tiny_model, extractor, "probe_level")
+    probe_only = embed([r["signals"] for r in rows], [[100.0], [100.0, 100.0]], tiny_model, extractor, "probe")
+    np.testing.assert_allclose(whole, with_levels(probe_only, channel_levels(extractor, rows)), atol=1e-5)

@@ -46,6 +46,8 @@ PLAUSIBLE_RATE_RANGE = (1.0, 100_000.0)
 # A window whose mean |x| after detrending is below this fraction of its mean |x| before is "flat".
 _FLAT_RTOL = 1e-7
 _FLAT_ATOL = 1e-12
+#: Floor of the mean |x| whose log10 is a channel's level: a flat channel reads -12, not -inf.
+LEVEL_FLOOR = 1e-12
 _MAX_LISTED = 5  # recordings/channels named individually in an aggregated warning
 # Rates this far above the model rate lose most of their bandwidth in resampling (EMG, high-resolution ECG):
 # say so once per rate and process, so a user of 10 kHz EMG knows that only the envelope-scale content survives.
@@ -165,6 +167,9 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         - `input_values` float32 `[N, C_max, 3, window_length - 2, len(scales)]`,
         - `channel_mask` int64 `[N, C_max]` (1 = real channel, 0 = padding),
         - `time_mask` int64 `[N, window_length - 2]` (1 = CWT step computed from real samples),
+        - `input_levels` float32 `[N, C_max]`: log10 of each channel window's mean |x| before normalisation (in
+          the input's units; 0 for padding). The scalograms are amplitude-free; the `"probe_level"` pooling
+          appends this number so that a probe can still use amplitude (EEG alpha power, EDA level),
         - `recording_index` int64 `[N]` (only with `long_input="split"`): input recording of each window,
         - `channel_types` / `channel_names`: `N` lists of strings, only when given.
 
@@ -525,17 +530,22 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
             )
         return windows
 
-    def _clean(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Clean equal-length series [K, l] at the model rate; -> (cleaned, flat flags [K])."""
+    def _clean(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Clean equal-length series [K, l] at the model rate; -> (cleaned, flat flags [K], levels [K]).
+
+        The level is log10 of the mean |x| that normalisation divides out (after detrending and smoothing, in the
+        input's units): the one thing about a window that the scalograms no longer carry.
+        """
         reference = np.mean(np.abs(series - series.mean(axis=-1, keepdims=True)), axis=-1)
         x = repair_jumps(series, self.jump_percentile)
         x = detrend(x)
         x = gaussian_smooth(x, self.smoothing_sigma_seconds * self.sampling_rate)
         mav = np.mean(np.abs(x), axis=-1)
         flat = mav <= _FLAT_RTOL * reference + _FLAT_ATOL
+        level = np.log10(np.maximum(mav, LEVEL_FLOOR))
         x = normalize_mean_abs(x)
         x[flat] = 0.0
-        return x, flat
+        return x, flat, level
 
     # ------------------------------------------------------------------------------------------
     # Main entry point
@@ -652,6 +662,7 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         chan_of = np.concatenate([np.arange(c) for c in n_channels])
         starts = np.concatenate(([0], np.cumsum(n_channels)[:-1]))
         flat_all = np.zeros(signals_65.shape[0], dtype=bool)
+        level_all = np.zeros(signals_65.shape[0], dtype=np.float64)
         by_length: dict[int, list[int]] = {}
         for i, length in enumerate(lengths.tolist()):
             by_length.setdefault(length, []).append(i)
@@ -662,9 +673,10 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
             else:
                 block = np.concatenate([windows[i][1] for i in rows])
                 idx = np.concatenate([np.arange(starts[i], starts[i] + n_channels[i]) for i in rows])
-            cleaned, flat = self._clean(block)
+            cleaned, flat, level = self._clean(block)
             signals_65[idx, :length] = cleaned  # zero padding after normalisation
             flat_all[idx] = flat
+            level_all[idx] = level
         if flat_all.any():
             self._warn_flat(flat_all, row_of, chan_of, windows, names)
 
@@ -699,7 +711,14 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
                 input_values = np.zeros(out_shape, dtype=np.float32)
                 input_values[row_of, chan_of] = coeffs
 
-        data = {"input_values": input_values, "channel_mask": channel_mask, "time_mask": time_mask}
+        input_levels = np.zeros((n_rows, c_max), dtype=np.float32)
+        input_levels[row_of, chan_of] = level_all
+        data = {
+            "input_values": input_values,
+            "channel_mask": channel_mask,
+            "time_mask": time_mask,
+            "input_levels": input_levels,
+        }
         if return_signal:
             signal_values = np.zeros((n_rows, c_max, window - 2), dtype=np.float32)
             signal_values[row_of, chan_of] = planes[:, 0]

@@ -60,7 +60,8 @@ def embed(
 
     Long recordings are split into 6 s windows whose embeddings are averaged, so one row comes back per
     input recording. ``pooling`` is as in [`NormWearModel.get_embeddings`]: ``"recording"`` ``[N, D]``,
-    ``"channel"`` / ``"cls"`` ``[N, C, D]``, ``"probe"`` ``[N, C * D]``.
+    ``"channel"`` / ``"cls"`` ``[N, C, D]``, ``"probe"`` ``[N, C * D]``, ``"probe_level"`` ``[N, C * (D + 1)]``
+    (each channel's level, log10 mean |x| averaged over its windows, after its D values).
 
     Args:
         signals: one recording ``[C, T]``, a batch ``[B, C, T]``, or a list of recordings (see the feature
@@ -95,7 +96,7 @@ def embed(
             batch = {name: features[name].to(device) for name in ("input_values", "channel_mask", "time_mask")}
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                 outputs = model(**batch, return_dict=True)
-                per_channel, real = channel_summaries(outputs, pooling)
+                per_channel, real = channel_summaries(outputs, pooling, features["input_levels"])
             summaries.append(per_channel.float())
             present.append(real)
             owners.append(features["recording_index"])

@@ -27,7 +27,7 @@ try:  # transformers >= 5: initialisers that skip tensors already loaded from a 
 except ImportError:  # pragma: no cover - older transformers
     from torch.nn import init
 
-POOLINGS = ("probe", "channel", "recording", "cls", "probe_rich")
+POOLINGS = ("probe", "channel", "recording", "cls", "probe_rich", "probe_level")
 #: Summaries per channel in the ``"probe_rich"`` pooling, in this order (each ``hidden_size`` wide).
 RICH_SUMMARIES = ("mean", "max", "first_third", "second_third", "last_third")
 
@@ -533,6 +533,7 @@ class NormWearModel(NormWearPreTrainedModel):
         return_dict: bool | None = None,
         channel_types: list | None = None,
         channel_names: list | None = None,
+        input_levels: torch.Tensor | None = None,
     ) -> NormWearModelOutput | tuple:
         r"""
         Args:
@@ -543,6 +544,8 @@ class NormWearModel(NormWearPreTrainedModel):
             interpolate_pos_encoding: overrides ``config.interpolate_pos_encoding`` for this call.
             channel_types, channel_names: the feature extractor's descriptive labels. Accepted so that
                 ``model(**extractor(...))`` works as written; the model itself is sensor-agnostic and ignores them.
+            input_levels: the extractor's per-channel log10 amplitudes; accepted and ignored here (only the
+                ``"probe_level"`` pooling of [`get_embeddings`] uses them).
         """
         config = self.config
         output_attentions = output_attentions if output_attentions is not None else config.output_attentions
@@ -581,6 +584,9 @@ class NormWearModel(NormWearPreTrainedModel):
         time_mask: torch.Tensor | None = None,
         pooling: str = "probe",
         recording_index: torch.Tensor | None = None,
+        input_levels: torch.Tensor | None = None,
+        channel_types: list | None = None,
+        channel_names: list | None = None,
     ) -> torch.Tensor:
         """Embeddings in one call, from feature-extractor output (``model.get_embeddings(**features)``).
 
@@ -595,13 +601,18 @@ class NormWearModel(NormWearPreTrainedModel):
                 ``"probe_rich"``: per channel the token mean, the token max and the means of the first, second
                 and last third of its patches in time (:data:`RICH_SUMMARIES`), concatenated over channels ->
                 ``[batch, channels * 5 * hidden]``; the first ``hidden`` values of each channel are ``"probe"``.
+                ``"probe_level"``: ``"probe"`` with the channel's level (``input_levels``: log10 of its mean |x|
+                before normalisation) appended -> ``[batch, channels * (hidden + 1)]``. The model sees only
+                normalised scalograms; this gives a probe back the amplitude (EEG power, EDA level).
+            input_levels: the feature extractor's ``input_levels`` (needed by ``"probe_level"`` only).
+            channel_types, channel_names: accepted and ignored, so that ``get_embeddings(**features)`` works.
             recording_index: from the feature extractor with ``long_input="split"``: windows of one
                 recording are averaged, so the first axis becomes the recordings.
         Means skip padded time patches and padded channels (which come out as zeros).
         """
         check_pooling(pooling)
         outputs = self(input_values, channel_mask=channel_mask, time_mask=time_mask, return_dict=True)
-        per_channel, real = channel_summaries(outputs, pooling)
+        per_channel, real = channel_summaries(outputs, pooling, input_levels)
         return finish_pooling(per_channel, real, pooling, recording_index)
 
 
@@ -955,11 +966,12 @@ class NormWearForSignalClassification(NormWearPreTrainedModel):
         return_dict: bool | None = None,
         channel_types: list | None = None,
         channel_names: list | None = None,
+        input_levels: torch.Tensor | None = None,
     ) -> SequenceClassifierOutput | tuple:
         r"""
         labels: ``[batch]`` class indices, ``[batch, num_labels]`` multi-hot targets, or ``[batch]`` /
             ``[batch, num_labels]`` numbers for regression.
-        channel_types, channel_names: accepted and ignored, as in [`NormWearModel`].
+        channel_types, channel_names, input_levels: accepted and ignored, as in [`NormWearModel`].
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.backbone_frozen):
@@ -1022,14 +1034,29 @@ def check_pooling(pooling: str) -> None:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
 
 
-def channel_summaries(outputs: NormWearModelOutput, pooling: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel vectors ``[B, C, D]`` (token mean, or [CLS] for ``"cls"``) and which channels are real."""
+def channel_summaries(
+    outputs: NormWearModelOutput, pooling: str, input_levels: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel vectors ``[B, C, D]`` (token mean, or [CLS] for ``"cls"``) and which channels are real.
+
+    ``"probe_rich"`` widens each channel's vector with patch summaries, ``"probe_level"`` with ``input_levels``.
+    """
     if pooling == "cls":
         return outputs.pooler_output, outputs.token_mask[:, :, 0]
     mask = outputs.token_mask.to(outputs.last_hidden_state.dtype)[..., None]
     summed = (outputs.last_hidden_state * mask).sum(dim=2)
     mean = summed / mask.sum(dim=2).clamp_min(1.0)
     real = outputs.token_mask.any(dim=2)
+    if pooling == "probe_level":
+        if input_levels is None:
+            raise ValueError(
+                'pooling="probe_level" needs input_levels (the feature extractor returns them): pass '
+                "model.get_embeddings(**features, pooling='probe_level')."
+            )
+        levels = torch.as_tensor(input_levels, device=mean.device, dtype=mean.dtype)
+        if levels.shape != mean.shape[:2]:
+            raise ValueError(f"input_levels has shape {tuple(levels.shape)}, expected {tuple(mean.shape[:2])}.")
+        return torch.cat([mean, (levels * real.to(mean.dtype))[..., None]], dim=-1), real
     if pooling != "probe_rich":
         return mean, real
     return torch.cat([mean, *_patch_summaries(outputs.last_hidden_state[:, :, 1:], mask[:, :, 1:])], dim=-1), real
@@ -1060,7 +1087,7 @@ def finish_pooling(
     if pooling == "recording":
         weights = real.to(per_channel.dtype)[..., None]
         return (per_channel * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
-    if pooling in ("probe", "probe_rich"):
+    if pooling in ("probe", "probe_rich", "probe_level"):
         return per_channel.flatten(1)
     return per_channel
 

@@ -241,11 +241,12 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
         return_dict: bool | None = None,
         channel_types: list | None = None,
         channel_names: list | None = None,
+        input_levels: torch.Tensor | None = None,
     ) -> NormWearZeroShotOutput | tuple:
         r"""
         Args:
-            input_values, channel_mask, time_mask: as for [`NormWearModel`]; channel_types and channel_names
-                are accepted and ignored, as there.
+            input_values, channel_mask, time_mask: as for [`NormWearModel`]; channel_types, channel_names and
+                input_levels are accepted and ignored, as there.
             text_embeds: sentence embeddings of the candidate labels, ``[labels, text_hidden]`` or
                 ``[batch, labels, text_hidden]``, from ``config.text_encoder_name_or_path``.
             question_embeds: the task question's sentence embedding, ``[text_hidden]`` or ``[batch, text_hidden]``.

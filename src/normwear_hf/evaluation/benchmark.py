@@ -37,6 +37,8 @@ from .tasks import REAL_TASKS, TASKS, Task, load_task
 logger = logging.getLogger(__name__)
 
 METHODS = ("normwear", "random_init", "statistical", "raw_linear", "minirocket")
+#: Fixed-width embeddings a linear probe can take (see ``NormWearModel.get_embeddings``).
+PROBE_POOLINGS = ("probe", "probe_level", "probe_rich")
 METHOD_LABELS = {
     "normwear": "NormWear (this model)",
     "random_init": "NormWear, random weights",
@@ -75,11 +77,12 @@ def method_features(
     extractor: NormWearFeatureExtractor,
     seed: int,
     cache_dir: Path | None,
+    pooling: str = "probe",
 ) -> tuple[np.ndarray, np.ndarray]:
     if method in ("normwear", "random_init"):
         encoder = model if method == "normwear" else random_twin(model, seed)
         return tuple(
-            extract_embeddings(encoder, extractor, rows, pooling="probe", cache_dir=cache_dir, progress=False)
+            extract_embeddings(encoder, extractor, rows, pooling=pooling, cache_dir=cache_dir, progress=False)
             for rows in (task.train, task.test)
         )
     if method == "statistical":
@@ -100,8 +103,12 @@ def run_benchmark(
     quick: bool = False,
     cache_dir: str | Path | None = None,
     progress: bool = True,
+    pooling: str = "probe",
 ) -> dict[str, Any]:
     """Run ``methods`` on ``tasks``; write results.json, results.md and plots to ``out_dir``; return the results.
+
+    ``pooling`` is the probe embedding of NormWear and its random twin (both the same): one of
+    :data:`PROBE_POOLINGS`.
 
     ``quick`` shrinks everything (small synthetic tasks, at most 100 test rows, one few-shot k and seed, 200
     bootstrap resamples) for smoke tests and CI.
@@ -110,6 +117,8 @@ def run_benchmark(
     unknown = [name for name in names if name not in TASKS]
     if unknown:
         raise ValueError(f"Unknown task(s) {unknown}; choose from {list(TASKS)} or 'all'.")
+    if pooling not in PROBE_POOLINGS:
+        raise ValueError(f"pooling must be one of {PROBE_POOLINGS}, got {pooling!r}.")
     bad_methods = [m for m in methods if m not in METHODS]
     if bad_methods:
         raise ValueError(f"Unknown method(s) {bad_methods}; choose from {list(METHODS)}.")
@@ -129,6 +138,7 @@ def run_benchmark(
         "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}",
         "quick": quick,
         "seed": seed,
+        "pooling": pooling,
         "tasks": {},
     }
     from tqdm.auto import tqdm
@@ -153,7 +163,7 @@ def run_benchmark(
         for method in methods:
             start = time.perf_counter()
             try:
-                train_x, test_x = method_features(method, task, backbone, extractor, seed, cache)
+                train_x, test_x = method_features(method, task, backbone, extractor, seed, cache, pooling)
             except ImportError as error:
                 entry["methods"][method] = {"skipped": str(error)}
                 continue
@@ -289,7 +299,8 @@ def to_markdown(results: dict[str, Any]) -> str:
         + (" | QUICK settings (smoke test, not a result)" if results["quick"] else ""),
         "",
         "Main metric per task: AUROC (classification; one-vs-one macro for several classes) or relative accuracy "
-        "in original units (regression), with a bootstrap 95% interval on the test set.",
+        "in original units (regression), with a bootstrap 95% interval on the test set. NormWear's probe "
+        f"embedding (it and its random twin alike): `{results.get('pooling', 'probe')}`.",
         "",
         "| task | metric | n train / test | " + " | ".join(METHOD_LABELS[m] for m in methods) + " |",
         "|---|---|---|" + "---|" * len(methods),
@@ -401,6 +412,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="small, fast settings for smoke tests")
     parser.add_argument("--cache_dir", default=None, help="embedding cache (default: <out>/embedding_cache)")
+    parser.add_argument(
+        "--pooling",
+        default="probe",
+        choices=PROBE_POOLINGS,
+        help="NormWear's probe embedding: token means per channel (probe), plus each channel's log10 amplitude "
+        "(probe_level), or plus max and time-third means (probe_rich)",
+    )
     args = parser.parse_args(argv)
     results = run_benchmark(
         model=args.model,
@@ -410,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         quick=args.quick,
         cache_dir=args.cache_dir,
+        pooling=args.pooling,
     )
     print(to_markdown(results))
     print(f"wrote {Path(args.out) / 'results.json'}, results.md, task_scores.png, few_shot.png")

@@ -195,6 +195,41 @@ def extract_embeddings(
     return embeddings
 
 
+def channel_levels(feature_extractor: Any, rows: Sequence[Mapping[str, Any]], batch_size: int = 16) -> np.ndarray:
+    """Each row's per-channel level ``[len(rows), C]``: the mean over its windows of the extractor's
+    ``input_levels`` (log10 mean |x| before normalisation), exactly the numbers ``pooling="probe_level"`` appends.
+
+    It needs no model, so one call serves every model probed on the same rows (``probe_level`` = ``probe`` with
+    these appended per channel, see :func:`with_levels`).
+    """
+    from ..modeling_normwear import average_windows
+
+    chunks = []
+    for start in range(0, len(rows), batch_size):
+        batch = [rows[index] for index in range(start, min(start + batch_size, len(rows)))]
+        signals, rates, types = extractor_inputs(batch, dtype=np.float32)
+        levels, real, owners = [], [], []
+        for features in feature_extractor.iter_batches(
+            signals, sampling_rate=rates, return_tensors="pt", progress=False
+        ):
+            levels.append(features["input_levels"])
+            real.append(features["channel_mask"].bool())
+            owners.append(features["recording_index"])
+        width = max(level.shape[1] for level in levels)
+        levels = [torch.nn.functional.pad(level, (0, width - level.shape[1])) for level in levels]
+        real = [torch.nn.functional.pad(mask, (0, width - mask.shape[1])) for mask in real]
+        pooled, _ = average_windows(torch.cat(levels)[..., None], torch.cat(real), torch.cat(owners))
+        chunks.append(pooled[..., 0].numpy())
+    return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def with_levels(probe: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """``probe`` embeddings ``[N, C * D]`` and levels ``[N, C]`` -> the ``probe_level`` layout ``[N, C * (D + 1)]``."""
+    count, channels = levels.shape
+    per_channel = probe.reshape(count, channels, -1)
+    return np.concatenate([per_channel, levels[..., None].astype(per_channel.dtype)], axis=-1).reshape(count, -1)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Sub-sampling the training set
 # ---------------------------------------------------------------------------------------------------------------
