@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = {
         "`normwear-hf --help`": [cli, "--help"],
         "`normwear-hf embed` (argument error)": [cli, "embed"],
+        "`normwear-hf info` (the bundled model)": [cli, "info"],
         "`python -c 'import normwear_hf'`": [sys.executable, "-c", "import normwear_hf"],
     }
     rows = [(name, seconds(command, args.repeats)) for name, command in cases.items()]

@@ -293,6 +293,12 @@ def test_the_command_line_parses_before_importing_the_model_stack():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+    # info reads JSON and safetensors headers only
+    info = probe.replace(
+        "'--help']; import normwear_hf.cli as cli; ", "'info']; import normwear_hf.cli as cli; cli.main(['info']); "
+    )
+    result = subprocess.run([sys.executable, "-c", info], capture_output=True, text=True, timeout=120)
+    assert "parameters: " in result.stdout and "HEAVY []" in result.stdout, result.stdout + result.stderr
     # a program that imports the package still gets the Auto classes at once
     program = "import normwear_hf, transformers; print(transformers.AutoConfig.for_model('normwear').model_type)"
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300)

@@ -232,42 +232,34 @@ def _file_size(size: int) -> str:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    """Say what a model is: where, which architecture and size, parameters, weights, model card."""
-    from .checkpoint import CARD_NAME, WEIGHTS_NAMES, load_quietly, resolve_model_path
-    from .configuration_normwear import NORMWEAR_PRESETS, NormWearConfig
+    """Say what a model is: where, which architecture and size, parameters, weights, model card.
+
+    Read from the folder's JSON files and safetensors headers only (no torch), so it answers at once.
+    """
+    from .checkpoint import CARD_NAME, WEIGHTS_NAMES, resolve_model_path
+    from .model_info import describe
 
     path = Path(resolve_model_path(args.model))
-    model, extractor = load_quietly(path)
-    config = model.config
-    sizes = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "patch_size")
-    preset = next(
-        (
-            name
-            for name in NORMWEAR_PRESETS
-            if all(getattr(NormWearConfig.from_preset(name), key) == getattr(config, key) for key in sizes)
-        ),
-        None,
-    )
-    patch = " x ".join(str(size) for size in config.patch_size)
     weights = [path / name for name in WEIGHTS_NAMES[:1] if (path / name).is_file()]
     weights = weights or sorted(path.glob("model*.safetensors"))
-    aggregator = getattr(config, "zero_shot_aggregator", None)
+    facts = describe(path, weights)
+    config = facts["config"]
+    preset = facts["preset"]
+    patch = " x ".join(str(size) for size in config.get("patch_size", []))
+    aggregator = config.get("zero_shot_aggregator")
+    window, rate = facts["window_length"], facts["sampling_rate"]
     lines = [
         f"model: {path}",
-        f"architecture: {type(model).__name__} (model_type {config.model_type})",
-        f"size: hidden {config.hidden_size}, {config.num_hidden_layers} layers, {config.num_attention_heads} heads, "
-        f"MLP {config.intermediate_size}, patch {patch} (time x scale), fusion {config.fusion_mode}"
+        f"architecture: {facts['architecture']} (model_type {config.get('model_type')})",
+        f"size: hidden {config.get('hidden_size')}, {config.get('num_hidden_layers')} layers, "
+        f"{config.get('num_attention_heads')} heads, MLP {config.get('intermediate_size')}, patch {patch} "
+        f"(time x scale), fusion {config.get('fusion_mode', 'cls_attention')}"
         + (f" (preset {preset!r})" if preset else " (no named preset)"),
-        f"parameters: {sum(parameter.numel() for parameter in model.parameters()):,}",
+        f"parameters: {facts['parameters']:,}",
         "weights: " + (", ".join(f"{file.name} {_file_size(file.stat().st_size)}" for file in weights) or "none found"),
         "zero-shot aggregator: "
-        + (
-            f"yes ({aggregator}, text encoder {getattr(config, 'text_encoder_name_or_path', None)})"
-            if aggregator
-            else "no"
-        ),
-        f"feature extractor: resample to {extractor.sampling_rate:g} Hz, windows of {extractor.window_length} "
-        f"samples ({extractor.window_length / extractor.sampling_rate:g} s)",
+        + (f"yes ({aggregator}, text encoder {config.get('text_encoder_name_or_path')})" if aggregator else "no"),
+        f"feature extractor: resample to {rate:g} Hz, windows of {window} samples ({window / rate:g} s)",
     ]
     card = path / CARD_NAME
     if card.is_file():
@@ -484,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    if args.command != "install-cache":
+    if args.command not in ("install-cache", "info"):  # these two read files only: no model stack
         from . import register
 
         register()  # Auto classes and the pipeline task, now that the arguments are known to be good
