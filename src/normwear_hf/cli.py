@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .cli_edge import add_explain_command, add_onnx_options
 from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
 
 # numpy, torch, transformers and the model are imported inside the commands that use them, after the arguments
@@ -280,7 +281,10 @@ def run_info(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     """Write a model as a self-contained Hub folder that loads with trust_remote_code."""
     from .checkpoint import export_checkpoint, resolve_model_path
+    from .cli_edge import run_export_onnx, wants_onnx
 
+    if wants_onnx(args):
+        return run_export_onnx(args)
     source = resolve_model_path(args.model)
     out = export_checkpoint(source, args.out, overwrite=args.overwrite)
     files = sorted(path.name for path in out.iterdir())
@@ -444,7 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("model", nargs="?", default="normwear", metavar="NAME_OR_FOLDER", help=model_help)
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write (must be empty or new)")
     export.add_argument("--overwrite", action="store_true", help="replace DIR if it exists and is not empty")
+    add_onnx_options(export)
     export.set_defaults(handler=run_export)
+    add_explain_command(commands, model_help)
     install_cache = commands.add_parser(
         "install-cache",
         help='place the bundled checkpoint in the Hugging Face cache as "normwear" (import normwear_hf does it too)',

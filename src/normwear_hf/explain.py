@@ -16,7 +16,7 @@ explains the logit, not the calibrated probability.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ class Explanation:
     scale ``S``; ``attribution`` is signed (positive: pushed towards the answer)."""
 
     answer: str
-    kind: str  # "zero-shot", "classifier" or "probe"
+    kind: str  # "zero-shot", "classifier", "probe" or "custom"
     scores: dict[str, float]
     signal: np.ndarray  # [C, T] the cleaned, normalised 65 Hz signal the scalogram was computed from
     scalogram: np.ndarray  # [C, T, S] CWT of the signal plane
@@ -109,6 +109,7 @@ def explain(
     question: str | None = None,
     hypothesis_template: str | None = None,
     probe: LinearProbe | None = None,
+    score_fn: Callable[..., torch.Tensor] | None = None,
     target: int | str | None = None,
     channel_names: Sequence[str] | None = None,
     feature_extractor: Any = None,
@@ -121,6 +122,8 @@ def explain(
         labels: zero-shot candidate labels (the model needs a zero-shot head); ``question`` and
             ``hypothesis_template`` as for the pipeline.
         probe: explain a linear probe on the model's embeddings instead.
+        score_fn: or any differentiable answer of your own: ``score_fn(input_values, channel_mask, time_mask)`` ->
+            logits ``[windows, classes]`` (your head, or a hand-built detector); the backbone is not run for it.
         target: the label / class (name or index) to explain; default: the model's answer.
         Without ``labels`` or ``probe`` a classification head's prediction is explained.
     """
@@ -135,8 +138,15 @@ def explain(
     )
     input_values = features["input_values"].detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        outputs = backbone(input_values, features["channel_mask"], features["time_mask"], return_dict=True)
-        if probe is not None:
+        if score_fn is None:
+            outputs = backbone(input_values, features["channel_mask"], features["time_mask"], return_dict=True)
+        if score_fn is not None:
+            kind = "custom"
+            logits = score_fn(input_values, features["channel_mask"], features["time_mask"])
+            if logits.ndim == 1:
+                logits = logits[:, None]
+            names = [f"class {i}" for i in range(logits.shape[1])]
+        elif probe is not None:
             kind = "probe"
             pooling = probe.pooling
             per_channel, real = channel_summaries(outputs, pooling)
