@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__
 from .cli_edge import add_explain_command, add_onnx_options
+from .timeline_cli import add_timeline_command
 from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
 
 # numpy, torch, transformers and the model are imported inside the commands that use them, after the arguments
@@ -67,6 +68,7 @@ def run_embed(args: argparse.Namespace) -> int:
     from .checkpoint import load_quietly, resolve_model_path
     from .inference import embed
     from .io_readers import read_signal_file
+    from .sharding import shard_files
 
     out = Path(args.out)
     if out.suffix.lower() not in EMBED_FORMATS:
@@ -77,12 +79,15 @@ def run_embed(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}.")
     check_device(args.device)
     rates, files = _input_files(args)
+    shard = shard_files(files, out)  # under torchrun / accelerate launch: this process's files (sharding.py)
+    if shard.world > 1 and out.suffix.lower() != ".parquet":
+        raise ValueError(f"--out {out}: {shard.world} processes (WORLD_SIZE) merge Parquet shards; use .parquet.")
     model_path = resolve_model_path(args.model)
     model, extractor = load_quietly(model_path, backbone=True)
     dtype = torch.bfloat16 if args.bf16 else None
     start = time.perf_counter()
     rows, seconds = [], 0.0
-    for file in tqdm(files, desc="embedding", unit="file", disable=None):
+    for file in tqdm(shard.files, desc="embedding", unit="file", disable=None):
         recording = read_signal_file(file, sampling_rate=rates, channel_types=args.channel_types)
         types = [kind or "other" for kind in recording.channel_types]
         try:
@@ -103,7 +108,10 @@ def run_embed(args: argparse.Namespace) -> int:
         rows.append((file, recording, vector[0]))
         seconds += recording.duration_s
     elapsed = time.perf_counter() - start
-    shape = _write_embeddings(out, rows, args.pooling)
+    shape = _write_embeddings(shard.path, rows, args.pooling) if rows else "no rows"
+    shard.mark_done()
+    if shard.merge() is not None:
+        shape += f"; rank 0 merged {shard.world} shards"
     print(
         f"embedded {len(rows)} file{'s' * (len(rows) != 1)} ({seconds:.1f} s of signal) with {model_path} "
         f"in {elapsed:.1f} s: pooling {args.pooling}, {shape} -> {out}"
@@ -403,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     embed_command.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     embed_command.add_argument("--device", default=None, help="torch device, e.g. cuda (default: cpu)")
     embed_command.set_defaults(handler=run_embed)
+    add_timeline_command(commands, model_help)
 
     info = commands.add_parser(
         "info",

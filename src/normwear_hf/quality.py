@@ -10,8 +10,9 @@ Every check looks at one window of raw signal at the model rate (before detrendi
 hide flatlines and clipping) and gives a score in [0, 1] (1 = clean); a channel's quality is the lowest score:
 
 * ``missing``: the fraction of samples that were NaN (gaps filled before resampling); 20% missing scores 0.5.
-* ``clipping``: the fraction of samples at the window's extremes (an amplifier at its rails, saturated noise).
-* ``flatline``: the fraction of steps that do not move (a disconnected lead, a stuck sensor).
+* ``clipping``: the fraction of samples at the window's 5th / 95th percentiles (an amplifier at its rails).
+* ``flatline``: the fraction of steps that do not move (a disconnected lead, a stuck sensor); skipped for skin
+  temperature, which is legitimately flat.
 * ``spectrum``: the share of power above 20 Hz (broadband noise, electrode motion); skipped for EEG, EMG and
   PCG, whose content is legitimately broadband.
 * ``heart_rate``: for ECG and PPG (``channel_types``), how periodic the window is at a heart rate of 30-210 bpm
@@ -32,6 +33,8 @@ CHECKS = ("missing", "clipping", "flatline", "spectrum", "heart_rate")  # ties n
 DEFAULT_QUALITY_THRESHOLD = 0.5
 #: Channel types whose spectrum is broadband by nature (no ``spectrum`` check).
 BROADBAND_TYPES = frozenset({"eeg", "emg", "pcg"})
+#: Channel types that may legitimately not move for 6 s (no ``flatline`` check).
+STEADY_TYPES = frozenset({"temp"})
 #: Channel types with a heartbeat (``heart_rate`` check).
 CARDIAC_TYPES = frozenset({"ecg", "ppg"})
 HEART_RATE_BPM = (30.0, 210.0)
@@ -43,8 +46,8 @@ _FLAT_RAMP = (0.3, 0.7)
 _CLIP_RAMP = (0.25, 0.55)
 _SPECTRUM_RAMP = (0.15, 0.45)
 _PERIODIC_RAMP = (0.1, 0.5)  # rising: below 0.1 the score is 0, above 0.5 it is 1
-_CLIP_BAND = 0.02  # a sample within 2% of the peak-to-peak range of the maximum or minimum is "at the rail"
-_FLAT_STEP = 1e-6  # a step smaller than this fraction of the window's peak |x| does not move
+_CLIP_BAND = 0.02  # a sample within 2% of the 5-95% range of either percentile is "at the rail"
+_FLAT_STEP = 2e-3  # a step below this fraction of the peak |x| does not move (resampling ripple of a constant: 1e-3)
 
 
 @dataclass
@@ -125,11 +128,12 @@ def channel_quality(
     peak = np.max(np.abs(x), axis=-1)
     steps = np.abs(np.diff(x, axis=-1))
     still = steps <= _FLAT_STEP * peak[:, None] + 1e-12
-    flat_fraction = still.mean(axis=-1)
+    flat_fraction = np.where([t in STEADY_TYPES for t in types], 0.0, still.mean(axis=-1))
 
-    high, low = x.max(axis=-1), x.min(axis=-1)
+    # rails are where many samples sit: the 5th / 95th percentiles, not the extremes (resampling overshoots them)
+    low, high = np.percentile(x, [5, 95], axis=-1)
     band = _CLIP_BAND * (high - low)[:, None]
-    at_rail = (x >= high[:, None] - band) | (x <= low[:, None] + band)
+    at_rail = (np.abs(x - high[:, None]) <= band) | (np.abs(x - low[:, None]) <= band)
     clip_fraction = np.where(high - low > 0, at_rail.mean(axis=-1), 0.0)  # a constant window is a flatline
 
     centred = x - x.mean(axis=-1, keepdims=True)

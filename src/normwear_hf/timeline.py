@@ -309,7 +309,7 @@ class Timeline:
         hours = self.duration_s / 3600
         show = self.progress if self.progress is not None else self.duration_s > 2 * self.chunk_seconds
         bar = tqdm(
-            total=round(hours, 4),
+            total=hours,
             disable=not show,
             desc="timeline",
             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} h of signal "
@@ -323,7 +323,7 @@ class Timeline:
                 step = min(self.chunk_seconds, self.duration_s - done)
                 done += step
                 seconds = time.perf_counter() - start
-                bar.update(round(step / 3600, 4))
+                bar.update(step / 3600)
                 if seconds > 0:
                     bar.set_postfix_str(f"{done / 3600 / seconds:.3f} h/s, {done / seconds:,.0f}x real time")
             yield from self.live.close()
