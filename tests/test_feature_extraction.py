@@ -299,6 +299,20 @@ def test_iter_batches_gives_the_windows_of_one_call_in_bounded_pieces(fe):
         fe.iter_batches(recordings, sampling_rate=100, max_windows=0)
     with pytest.raises(ValueError, match="lasts only"):  # checked at the call, before the first piece
         fe.iter_batches(np.zeros((1, 20)), sampling_rate=100)
+    # many channels: pieces also bound channels x windows (memory), so a wide recording goes a window at a time
+    wide = list(fe.iter_batches(recordings, sampling_rate=100, max_windows=8, max_channel_windows=4, progress=False))
+    assert [p["input_values"].shape[0] for p in wide] == [2, 2, 2, 3, 1]  # 7 two-channel windows, 3 one-channel
+    with pytest.raises(ValueError, match="max_channel_windows must be a positive integer"):
+        fe.iter_batches(recordings, sampling_rate=100, max_channel_windows=0)
+
+
+def test_piece_bounds_never_split_a_window_and_respect_both_caps():
+    from normwear_hf.feature_extraction_normwear import _piece_bounds
+
+    assert _piece_bounds([300, 300, 300], 8, 128) == [(0, 1), (1, 2), (2, 3)]  # one wide window per piece
+    assert _piece_bounds([4] * 20, 8, 128) == [(0, 8), (8, 16), (16, 20)]
+    assert _piece_bounds([4] * 5, 2, None) == [(0, 2), (2, 4), (4, 5)]
+    assert _piece_bounds([], 8, 128) == []
 
 
 def test_ten_thousand_channels_are_refused_with_the_transpose_hint(fe):

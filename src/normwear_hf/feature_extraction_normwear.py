@@ -46,6 +46,9 @@ PLAUSIBLE_RATE_RANGE = (1.0, 100_000.0)
 # A window whose mean |x| after detrending is below this fraction of its mean |x| before is "flat".
 _FLAT_RTOL = 1e-7
 _FLAT_ATOL = 1e-12
+#: Channel-windows per piece of ``iter_batches`` by default: 16 channels x 8 windows, about 40 MB of scalograms
+#: and 1.5 GB of small-model activations at most, whatever the channel count.
+MAX_CHANNEL_WINDOWS = 128
 #: Floor of the mean |x| whose log10 is a channel's level: a flat channel reads -12, not -inf.
 LEVEL_FLOOR = 1e-12
 _MAX_LISTED = 5  # recordings/channels named individually in an aggregated warning
@@ -604,8 +607,13 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         device=None,
         progress: bool | None = None,
         desc: str = "windows",
+        max_channel_windows: int | None = MAX_CHANNEL_WINDOWS,
     ) -> Iterator[BatchFeature]:
         """The output of ``__call__(..., long_input="split")`` in pieces of at most ``max_windows`` windows.
+
+        ``max_channel_windows`` also caps the channels summed over a piece's windows (never below one window):
+        the model's memory grows with channels x windows, so 300-channel recordings go a window or two at a time
+        where 4-channel ones go ``max_windows`` at a time.
 
         Resampling runs once over whole recordings (so the windows are exactly those of one call), but scalograms
         are only built ``max_windows`` at a time: memory stays bounded for hours of signal, where one call would
@@ -613,19 +621,20 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         counting recordings of the whole input. ``progress`` shows a bar over the pieces (default: when there is
         more than one).
         """
-        if isinstance(max_windows, bool) or not isinstance(max_windows, int) or max_windows < 1:
-            raise ValueError(f"max_windows must be a positive integer, got {max_windows!r}.")
+        for name, value in (("max_windows", max_windows), ("max_channel_windows", max_channel_windows)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         # checks and resampling happen now, so bad input fails at the call, not at the first next()
         windows, types, names = self._prepare(signals, sampling_rate, channel_types, channel_names, "split")
         tensor_kind = self._tensor_kind(return_tensors)
-        starts = range(0, len(windows), max_windows)
-        show = progress if progress is not None else len(starts) > 1
+        bounds = _piece_bounds([w.shape[0] for _, w in windows], max_windows, max_channel_windows)
+        show = progress if progress is not None else len(bounds) > 1
 
         def pieces() -> Iterator[BatchFeature]:
             from tqdm.auto import tqdm
 
-            for start in tqdm(starts, desc=desc, unit="batch", disable=not show):
-                yield self._featurize(windows[start : start + max_windows], types, names, tensor_kind, "split", device)
+            for start, stop in tqdm(bounds, desc=desc, unit="batch", disable=not show):
+                yield self._featurize(windows[start:stop], types, names, tensor_kind, "split", device)
 
         return pieces()
 
@@ -762,3 +771,18 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
             f"and their wavelet planes are all zero: {', '.join(parts)}{more}. "
             "Check the sensor or drop the channel."
         )
+
+
+def _piece_bounds(channels: Sequence[int], max_windows: int, max_channel_windows: int | None) -> list[tuple[int, int]]:
+    """Consecutive ``(start, stop)`` runs of windows: at most ``max_windows`` windows and, when given, at most
+    ``max_channel_windows`` channels in all (a single wider window still forms a piece of its own)."""
+    bounds, start, load = [], 0, 0
+    for index, count in enumerate(channels):
+        full = index - start >= max_windows or (max_channel_windows is not None and load + count > max_channel_windows)
+        if index > start and full:
+            bounds.append((start, index))
+            start, load = index, 0
+        load += count
+    if channels:
+        bounds.append((start, len(channels)))
+    return bounds
