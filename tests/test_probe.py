@@ -294,3 +294,18 @@ def test_embedding_cache_hits_skip_the_model_and_key_tracks_weights(model_and_ex
     extract_embeddings(model, extractor, data, cache_dir=tmp_path, progress=False)
     assert len(calls) == 2 and len(list(tmp_path.glob("*.npy"))) == 2
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob("*.pkl"))
+
+
+def test_level_embeddings_reuse_the_cached_probe_and_equal_embed(tmp_path, tiny_model):
+    rng = np.random.default_rng(3)
+    rows = [
+        {"signals": [rng.standard_normal(900) * s for s in (1.0, 10.0)], "sampling_rate": [100.0, 100.0],
+         "channel_types": ["ecg", "ppg"]}
+        for _ in range(5)
+    ]  # fmt: skip
+    extractor = NormWearFeatureExtractor()
+    level = extract_embeddings(tiny_model, extractor, rows, pooling="probe_level", batch_size=2, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 1  # only the model's part, the probe embedding, is cached
+    signals, rates = [r["signals"] for r in rows], [r["sampling_rate"] for r in rows]
+    direct = embed(signals, rates, model=tiny_model, feature_extractor=extractor, pooling="probe_level")
+    np.testing.assert_allclose(level, direct, atol=1e-5)

@@ -150,6 +150,9 @@ def extract_embeddings(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     if len(rows) == 0:
         raise ValueError("No rows to embed.")
+    if pooling == "probe_level":  # the model's part is the probe embedding (cached as such); levels need no model
+        probe = extract_embeddings(model, feature_extractor, rows, "probe", batch_size, cache_dir, progress, dtype)
+        return with_levels(probe, channel_levels(feature_extractor, rows, batch_size))
     path = None
     if cache_dir is not None:
         key = embedding_cache_key(model, feature_extractor, rows, pooling=pooling, dtype=dtype)
