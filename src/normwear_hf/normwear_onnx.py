@@ -205,8 +205,12 @@ class NormWearOnnx:
             self.temperature = float(zero_shot["temperature"])
 
     # -- preprocessing ---------------------------------------------------------------------------------------
-    def windows(self, signals, sampling_rate) -> np.ndarray:
-        """One recording -> cleaned, zero-padded windows ``[W, C, window_length]`` (float32) and their lengths."""
+    def windows(self, signals, sampling_rate) -> tuple[np.ndarray, np.ndarray]:
+        """One recording -> (cleaned, zero-padded windows ``[W, C, window_length]`` float32, real samples per window).
+
+        As the feature extractor with ``long_input="split"``: resample every channel to the model rate, cut to the
+        shortest channel, consecutive windows (a trailing piece shorter than ``min_duration_seconds`` is dropped),
+        each cleaned on its own."""
         settings = self.settings
         target, window = float(settings["sampling_rate"]), int(settings["window_length"])
         channels = [np.asarray(ch, dtype=np.float64) for ch in signals] if isinstance(signals, (list, tuple)) else None
