@@ -252,7 +252,7 @@ def plot_explanation(explanation: Explanation, path: str | os.PathLike, title: s
     channels, steps, _ = exp.attribution.shape
     seconds = steps / exp.sampling_rate
     fig, axes = plt.subplots(
-        3 * channels, 1, figsize=(11, 1.0 + 4.6 * channels), sharex=True, squeeze=False,
+        3 * channels, 1, figsize=(11, 1.0 + 4.6 * channels), sharex=True, squeeze=False, layout="constrained",
         gridspec_kw={"height_ratios": [1.0, 1.3, 1.3] * channels},
     )  # fmt: skip
     axes = axes[:, 0]
@@ -296,7 +296,6 @@ def plot_explanation(explanation: Explanation, path: str | os.PathLike, title: s
         "dotted lines: 6 s model windows",
         fontsize=11,
     )
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (1.0 + 4.6 * channels)))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
