@@ -33,6 +33,13 @@ CODE_FILES = {
     "feature_extraction_normwear.py",
     "signal_processing.py",
 }
+# what an exported zero-shot model carries besides: its model class and the remote-code pipeline with its siblings
+ZERO_SHOT_CODE_FILES = {
+    "modeling_normwear_zero_shot.py",
+    "pipeline_normwear_zero_shot.py",
+    "text_encoder_normwear.py",
+    "zero_shot_labels_normwear.py",
+}
 
 
 def save_tiny(folder: Path, cls=NormWearModel, extractor: NormWearFeatureExtractor | None = None, **config):
@@ -220,3 +227,35 @@ def test_export_writes_the_backbone_code_even_for_a_class_without_an_auto_class(
     config = json.loads((out / "config.json").read_text())
     assert config["auto_map"]["AutoModel"] == "modeling_normwear.NormWearModel"
     assert CODE_FILES <= set(os.listdir(out))
+
+
+def test_export_of_a_zero_shot_model_carries_its_pipeline_as_remote_code(tmp_path):
+    from normwear_hf import NormWearForZeroShotClassification
+
+    save_tiny(tmp_path / "src", NormWearForZeroShotClassification, zero_shot_aggregator="msitf")
+    out = export_checkpoint(tmp_path / "src", tmp_path / "out")
+    assert set(os.listdir(out)) == {
+        "config.json",
+        "model.safetensors",
+        "preprocessor_config.json",
+        *CODE_FILES,
+        *ZERO_SHOT_CODE_FILES,
+    }
+    config = json.loads((out / "config.json").read_text())
+    assert config["auto_map"]["AutoModel"] == "modeling_normwear.NormWearModel"  # AutoModel stays the backbone
+    assert config["auto_map"]["AutoModelForZeroShotImageClassification"] == (
+        "modeling_normwear_zero_shot.NormWearForZeroShotClassification"
+    )
+    assert config["custom_pipelines"] == {
+        "zero-shot-physio-classification": {
+            "impl": "pipeline_normwear_zero_shot.ZeroShotPhysioClassificationPipeline",
+            "pt": ["AutoModelForZeroShotImageClassification"],
+            "tf": [],
+            "type": "multimodal",
+        }
+    }
+    for name in ZERO_SHOT_CODE_FILES:  # remote code: only flat siblings, never the package
+        imports = [line for line in (out / name).read_text().splitlines() if line.startswith(("import ", "from "))]
+        assert not [line for line in imports if "normwear_hf" in line or line.startswith("from ..")], name
+    # installed, the task is served by the package: the loaded config leaves custom_pipelines to the registry
+    assert not getattr(normwear_hf.NormWearConfig.from_pretrained(out), "custom_pipelines", None)

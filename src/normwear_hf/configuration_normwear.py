@@ -5,6 +5,7 @@ This file is copied next to saved models for ``trust_remote_code``: it imports o
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from transformers import PretrainedConfig
@@ -180,6 +181,12 @@ class NormWearConfig(PretrainedConfig):
         # Freezing is a training choice made on the model (``model.freeze_backbone()``), not a property of the
         # weights: older checkpoints that saved ``freeze_backbone`` must not freeze whoever loads them.
         kwargs.pop("freeze_backbone", None)
+        # An exported folder names its pipeline as remote code (config.json "custom_pipelines"); transformers
+        # then demands trust_remote_code even where the installed package serves the task itself. Tasks that are
+        # registered in this process are left to the registry, so installed users see no difference.
+        custom_pipelines = _not_registered_here(kwargs.pop("custom_pipelines", None))
+        if custom_pipelines:
+            self.custom_pipelines = custom_pipelines
         self.hidden_size = hidden_size
         self.num_hidden_layers = num_hidden_layers
         self.num_attention_heads = num_attention_heads
@@ -362,3 +369,14 @@ __all__ = [
     "RECONSTRUCTION_TARGETS",
     "ZERO_SHOT_AGGREGATORS",
 ]
+
+
+def _not_registered_here(custom_pipelines: dict | None) -> dict:
+    """The entries of ``custom_pipelines`` whose task transformers' pipeline registry does not know in this process.
+
+    The registry is looked up only if ``transformers.pipelines`` is already imported: registering a task imports it.
+    """
+    pipelines = sys.modules.get("transformers.pipelines")
+    registry = getattr(pipelines, "PIPELINE_REGISTRY", None)
+    known = set(registry.get_supported_tasks()) if registry is not None else set()
+    return {task: info for task, info in (custom_pipelines or {}).items() if task not in known}

@@ -1,152 +1,25 @@
-"""``pipeline("zero-shot-physio-classification")``: recordings + candidate labels -> ranked, calibrated labels.
+"""The ``zero-shot-physio-classification`` task: registration with transformers' pipeline registry.
 
-    >>> import normwear_hf
-    >>> from transformers import pipeline
-    >>> clf = pipeline("zero-shot-physio-classification", model=normwear_hf.DEFAULT_CHECKPOINT)
-    >>> clf(signal, sampling_rate=64, candidate_labels=["resting", "walking", "running"])
-    [{'label': 'running', 'score': 0.71}, {'label': 'walking', 'score': 0.22}, {'label': 'resting', 'score': 0.07}]
-
-A recording is ``[channels, time]`` (or 1-D for one channel), or a dict ``{"signal": [ch1, ch2, ...],
-"sampling_rate": [r1, r2, ...], "channel_types": [...]}`` when its channels differ in length or rate; a list of
-recordings or a ``[B, C, T]`` array is a batch and returns one ranked list per recording. Recordings longer
-than 6 s are split into windows whose logits are averaged. Scores are ``softmax(logits / T)`` with the
-temperature ``T`` fitted on held-in validation data.
+The pipeline class lives in the flat module ``normwear_hf.pipeline_normwear_zero_shot`` because exported folders
+carry it as remote code; its names are re-exported here, where the package has always had them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from ..pipeline_normwear_zero_shot import (
+    TASK_NAME,
+    WINDOWS_PER_FORWARD,
+    ZeroShotPhysioClassificationPipeline,
+    one_recording,
+)
 
-import numpy as np
-import torch
-from transformers import Pipeline
-
-from ..feature_extraction_normwear import NormWearFeatureExtractor, recording_channels
-from .engine import check_candidate_labels, has_zero_shot_head, label_sentences
-from .prompts import DEFAULT_HYPOTHESIS_TEMPLATE
-from .text_encoder import SentenceEncoder
-
-TASK_NAME = "zero-shot-physio-classification"
-#: Windows scored per model call: bounds memory for recordings of any length (about 0.3 MB per channel-window).
-WINDOWS_PER_FORWARD = 16
-
-
-class ZeroShotPhysioClassificationPipeline(Pipeline):
-    """Zero-shot labels for physiological recordings with a [`NormWearForZeroShotClassification`] model."""
-
-    _load_processor = False
-    _load_image_processor = False
-    _load_feature_extractor = True
-    _load_tokenizer = False
-
-    def __init__(self, *args: Any, text_encoder: SentenceEncoder | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not has_zero_shot_head(self.model):
-            raise ValueError(
-                f"{type(self.model).__name__} has no zero-shot aggregator; load a folder trained with "
-                "examples/train_zero_shot.py (e.g. normwear_hf.DEFAULT_CHECKPOINT)."
-            )
-        if self.feature_extractor is None:
-            self.feature_extractor = NormWearFeatureExtractor()
-        self.text_encoder = text_encoder or SentenceEncoder(self.model.config.text_encoder_name_or_path)
-
-    def __call__(self, inputs: Any, **kwargs: Any) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
-        """Rank ``candidate_labels`` for one recording or a batch (see the module docstring for the forms)."""
-        if isinstance(inputs, np.ndarray | torch.Tensor) and inputs.ndim == 3:
-            inputs = list(inputs)
-        if isinstance(inputs, list | tuple) and len(inputs) == 0:
-            raise ValueError("No recordings were given (an empty list); pass one recording [C, T] or a list of them.")
-        return super().__call__(inputs, **kwargs)
-
-    def _sanitize_parameters(
-        self,
-        sampling_rate: float | Sequence[float] | None = None,
-        candidate_labels: Sequence[str] | str | None = None,
-        hypothesis_template: str | None = None,
-        question: str | None = None,
-        channel_types: Sequence[str] | None = None,
-        **kwargs: Any,
-    ) -> tuple[dict, dict, dict]:
-        preprocess = {}
-        for name, value in (
-            ("sampling_rate", sampling_rate),
-            ("candidate_labels", candidate_labels),
-            ("hypothesis_template", hypothesis_template),
-            ("question", question),
-            ("channel_types", channel_types),
-        ):
-            if value is not None:
-                preprocess[name] = value
-        return preprocess, {}, {}
-
-    def preprocess(
-        self,
-        inputs: Any,
-        sampling_rate: float | Sequence[float] | None = None,
-        candidate_labels: Sequence[str] | str | None = None,
-        hypothesis_template: str = DEFAULT_HYPOTHESIS_TEMPLATE,
-        question: str | None = None,
-        channel_types: Sequence[str] | None = None,
-    ) -> dict[str, Any]:
-        labels = check_candidate_labels(candidate_labels)
-        sentences = label_sentences(labels, hypothesis_template)
-        if isinstance(inputs, dict):
-            unknown = sorted(set(inputs) - {"signal", "signals", "sampling_rate", "channel_types"})
-            if unknown:
-                raise ValueError(
-                    f"Unknown keys {unknown} in an input dict; use 'signal', 'sampling_rate', 'channel_types'."
-                )
-            sampling_rate = inputs.get("sampling_rate", sampling_rate)
-            channel_types = inputs.get("channel_types", channel_types)
-            inputs = inputs["signal"] if "signal" in inputs else inputs.get("signals")
-        if sampling_rate is None:
-            raise ValueError(
-                "sampling_rate is required (Hz, one number or one per channel), e.g. clf(x, sampling_rate=64, ...)."
-            )
-        recording = one_recording(inputs)
-        question = question or self.model.config.zero_shot_default_question
-        return {
-            # checked (and resampled) here; scalograms are built window batch by window batch in _forward
-            "windows": self.feature_extractor.iter_batches(
-                [recording],
-                sampling_rate=[sampling_rate],
-                channel_types=None if channel_types is None else [list(channel_types)],
-                max_windows=WINDOWS_PER_FORWARD,
-                return_tensors="pt",
-                progress=False,
-            ),
-            "text_embeds": self.text_encoder.encode(sentences),
-            "question_embeds": self.text_encoder.encode([question])[0],
-            "candidate_labels": labels,
-        }
-
-    def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
-        # every window belongs to this one recording: its logits are the windows' mean
-        total, count = None, 0
-        for features in model_inputs["windows"]:
-            outputs = self.model(
-                **{name: features[name].to(self.device) for name in ("input_values", "channel_mask", "time_mask")},
-                text_embeds=model_inputs["text_embeds"],
-                question_embeds=model_inputs["question_embeds"],
-                return_dict=True,
-            )
-            logits = outputs.logits.float().sum(dim=0, keepdim=True)
-            total = logits if total is None else total + logits
-            count += outputs.logits.shape[0]
-        return {"logits": total / count, "candidate_labels": model_inputs["candidate_labels"]}
-
-    def postprocess(self, model_outputs: dict[str, Any]) -> list[dict[str, Any]]:
-        labels = model_outputs["candidate_labels"]
-        scores = self.model.calibrated_scores(model_outputs["logits"])[0].tolist()
-        ranked = sorted(zip(scores, labels), key=lambda pair: -pair[0])
-        return [{"label": label, "score": score} for score, label in ranked]
-
-
-def one_recording(signal: Any) -> list[np.ndarray]:
-    """One recording as a list of 1-D channels: ``[T]``, ``[C, T]``, a DataFrame or a list of channels (rates may
-    differ); the same checks as the feature extractor and ``embed``."""
-    return recording_channels(signal, "the recording", allow_1d=True)
+__all__ = [
+    "TASK_NAME",
+    "WINDOWS_PER_FORWARD",
+    "ZeroShotPhysioClassificationPipeline",
+    "one_recording",
+    "register_pipeline",
+]
 
 
 def register_pipeline() -> None:

@@ -13,7 +13,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-DEFAULT_HYPOTHESIS_TEMPLATE = "This signal shows {}."
+from ..zero_shot_labels_normwear import DEFAULT_HYPOTHESIS_TEMPLATE  # noqa: F401  (re-exported: its old home)
 
 GENERIC_TEMPLATES = (
     "This signal shows {}.",
