@@ -472,3 +472,46 @@ def test_exported_zero_shot_folder_runs_its_pipeline_where_normwear_hf_is_not_in
     for remote, local in zip(report["result"], expected):
         assert [entry["label"] for entry in remote] == [entry["label"] for entry in local]
         np.testing.assert_allclose([e["score"] for e in remote], [e["score"] for e in local], atol=1e-5)
+
+
+def test_collapsed_scores_raise_a_warning_that_says_what_it_likely_means(tmp_path, encoder, caplog):
+    from normwear_hf.pipeline_normwear_zero_shot import collapse_message
+
+    model = tiny_zero_shot(seed=4)
+    with torch.no_grad():  # a head that ignores its input: every recording lands on the same vector
+        model.aggregator.projection.weight.zero_()
+    model.save_pretrained(tmp_path)
+    NormWearFeatureExtractor().save_pretrained(tmp_path)
+    clf = pipeline("zero-shot-physio-classification", model=str(tmp_path), text_encoder=encoder)
+    batch = list(np.random.default_rng(1).standard_normal((4, 2, 64 * 7)))
+    with caplog.at_level("WARNING", logger="normwear_hf.pipeline_normwear_zero_shot"):
+        results = clf(batch, sampling_rate=64, candidate_labels=["resting", "walking", "running"])
+    assert len(results) == 4
+    assert "barely vary across these 4 recordings" in caplog.text
+    assert "untrained or collapsed zero-shot head" in caplog.text and "text encoder" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="normwear_hf.pipeline_normwear_zero_shot"):
+        clf(batch[:3], sampling_rate=64, candidate_labels=["resting", "running"])  # too few to judge
+        clf(batch[0], sampling_rate=64, candidate_labels=["resting", "running"])
+    assert "barely vary" not in caplog.text
+    ranking = [{"label": "a", "score": 0.6}, {"label": "b", "score": 0.4}]
+    assert collapse_message([ranking] * 4) is not None and collapse_message(ranking * 4) is None
+    spread = [[{"label": "a", "score": s}, {"label": "b", "score": 1 - s}] for s in (0.5, 0.5, 0.5, 0.53)]
+    assert collapse_message(spread) is None
+
+
+def test_the_bundled_model_does_not_warn_on_the_sample_recordings(caplog):
+    import normwear_hf
+    from normwear_hf.samples import load_sample_recordings
+
+    clf = pipeline("zero-shot-physio-classification", model=normwear_hf.DEFAULT_CHECKPOINT)
+    inputs = []
+    for recording in load_sample_recordings():  # each whole recording and its accelerometer alone: 6 inputs
+        inputs.append({"signal": recording.signals, "sampling_rate": recording.sampling_rate})
+        acc = [i for i, kind in enumerate(recording.channel_types) if kind == "acc"]
+        inputs.append(
+            {"signal": [recording.signals[i] for i in acc], "sampling_rate": [recording.sampling_rate[i] for i in acc]}
+        )
+    with caplog.at_level("WARNING", logger="normwear_hf.pipeline_normwear_zero_shot"):
+        results = clf(inputs, candidate_labels=["resting", "walking", "running"])
+    assert len(results) == 6 and "barely vary" not in caplog.text

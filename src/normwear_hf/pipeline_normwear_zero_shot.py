@@ -19,6 +19,7 @@ third-party packages and its flat siblings. Installed, the package registers thi
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -39,6 +40,12 @@ from .zero_shot_labels_normwear import (
 TASK_NAME = "zero-shot-physio-classification"
 #: Windows scored per model call: bounds memory for recordings of any length (about 0.3 MB per channel-window).
 WINDOWS_PER_FORWARD = 16
+#: A batch of at least this many recordings whose every label's score spans less than COLLAPSE_SPREAD is reported:
+#: the research code's scores sat at 0.496 / 0.504 whatever the input, and nothing told its users.
+COLLAPSE_MIN_RECORDINGS = 4
+COLLAPSE_SPREAD = 0.02
+
+logger = logging.getLogger(__name__)
 
 
 class ZeroShotPhysioClassificationPipeline(Pipeline):
@@ -76,7 +83,11 @@ class ZeroShotPhysioClassificationPipeline(Pipeline):
             inputs = list(inputs)
         if isinstance(inputs, list | tuple) and len(inputs) == 0:
             raise ValueError("No recordings were given (an empty list); pass one recording [C, T] or a list of them.")
-        return super().__call__(inputs, **kwargs)
+        results = super().__call__(inputs, **kwargs)
+        message = collapse_message(results, self.model.config.text_encoder_name_or_path)
+        if message is not None:
+            logger.warning(message)
+        return results
 
     def _sanitize_parameters(
         self,
@@ -166,3 +177,32 @@ def one_recording(signal: Any) -> list[np.ndarray]:
     """One recording as a list of 1-D channels: ``[T]``, ``[C, T]``, a DataFrame or a list of channels (rates may
     differ); the same checks as the feature extractor and ``embed``."""
     return recording_channels(signal, "the recording", allow_1d=True)
+
+
+def collapse_message(results: Any, text_encoder: str = "") -> str | None:
+    """A warning when a batch's scores barely vary: every label's score spans less than :data:`COLLAPSE_SPREAD`
+    over at least :data:`COLLAPSE_MIN_RECORDINGS` recordings (``None`` otherwise, and for a single recording).
+
+    Different recordings of one batch can share an answer, but not to the second decimal on every label; such
+    scores come from a head that ignores its input (untrained or collapsed) or from label embeddings it was not
+    trained with (another text encoder).
+    """
+    if not isinstance(results, list) or len(results) < COLLAPSE_MIN_RECORDINGS:
+        return None
+    if not all(isinstance(ranking, list) for ranking in results):
+        return None  # one recording's ranking, not a batch
+    scores: dict[str, list[float]] = {}
+    for ranking in results:
+        for entry in ranking:
+            scores.setdefault(entry["label"], []).append(float(entry["score"]))
+    spans = {label: max(values) - min(values) for label, values in scores.items()}
+    if not spans or max(spans.values()) >= COLLAPSE_SPREAD:
+        return None
+    label = max(spans, key=spans.get)
+    return (
+        f"Zero-shot scores barely vary across these {len(results)} recordings: every label's score spans less than "
+        f"{COLLAPSE_SPREAD} (the widest, {label!r}, {min(scores[label]):.3f} to {max(scores[label]):.3f}). The model "
+        "is not telling the inputs apart, so its ranking says nothing about them. Likely causes: an untrained or "
+        "collapsed zero-shot head (a folder not trained with examples/train_zero_shot.py), or a text encoder other "
+        f"than the one the model was trained with (its config names {text_encoder!r})."
+    )
