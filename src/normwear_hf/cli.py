@@ -12,8 +12,9 @@ from pathlib import Path
 
 from . import __version__
 from .cli_edge import add_explain_command, add_onnx_options
+from .cli_options import add_signal_options, add_zero_shot_options, check_device
+from .cli_options import input_files as _input_files
 from .timeline_cli import add_timeline_command
-from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
 
 # numpy, torch, transformers and the model are imported inside the commands that use them, after the arguments
 # are parsed: --help and argument errors answer at once (benchmarks/bench_cli_startup.py measures it).
@@ -29,35 +30,6 @@ def run_demo(args: argparse.Namespace) -> int:
 
 POOLINGS = ("recording", "channel", "probe", "cls")
 EMBED_FORMATS = (".npy", ".parquet")
-
-
-def _rates_flag(text: str | None) -> list[float] | None:
-    import numpy as np
-
-    if text is None:
-        return None
-    try:
-        rates = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ValueError(
-            f"--sampling-rate {text!r}: give Hz as one number or one per channel, e.g. 250 or 250,64."
-        ) from None
-    if not rates or not all(np.isfinite(rate) and rate > 0 for rate in rates):
-        raise ValueError(f"--sampling-rate {text!r}: rates must be positive numbers in Hz.")
-    return rates
-
-
-def _input_files(args: argparse.Namespace) -> tuple[list[float] | None, list[Path]]:
-    """The --sampling-rate flag and the signal files named by the inputs; a .npy without a rate fails here,
-    before any model is loaded."""
-    from .io_readers import iter_signal_files
-
-    rates = _rates_flag(args.sampling_rate)
-    files = iter_signal_files(args.inputs)
-    if rates is None and any(file.suffix.lower() == ".npy" for file in files):
-        first = next(file for file in files if file.suffix.lower() == ".npy")
-        raise ValueError(f"{first}: a .npy file carries no sampling rate; pass --sampling-rate HZ.")
-    return rates, files
 
 
 def run_embed(args: argparse.Namespace) -> int:
@@ -345,22 +317,6 @@ def run_pass_through(name: str, options: list[str]) -> int:
     return importlib.import_module(module).main(options)
 
 
-def add_signal_options(command: argparse.ArgumentParser, model_help: str) -> None:
-    """--model, --sampling-rate and --channel-types: shared by the commands that read signal files."""
-    command.add_argument("--model", default="normwear", help=model_help)
-    command.add_argument(
-        "--sampling-rate",
-        metavar="HZ",
-        help="sampling rate in Hz: one, or one per channel comma separated (overrides the file's; needed for .npy)",
-    )
-    command.add_argument(
-        "--channel-types",
-        metavar="TYPES",
-        help="channel types, one per channel comma separated, e.g. ecg,ppg (overrides the file's and the guesses "
-        "from channel names)",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="normwear-hf", description="NormWear foundation model for wearable physiological signals."
@@ -432,18 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and the labels are printed ranked by calibrated score (scores sum to 1). Same file formats as embed.",
     )
     zero_shot.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="signal files or folders")
-    zero_shot.add_argument(
-        "--labels", metavar="LABELS", help='candidate labels, comma separated (at least two), e.g. "resting,running"'
-    )
-    zero_shot.add_argument(
-        "--template",
-        default=DEFAULT_HYPOTHESIS_TEMPLATE,
-        help=f"sentence each label is put in; {{}} marks the label (default {DEFAULT_HYPOTHESIS_TEMPLATE!r})",
-    )
-    zero_shot.add_argument(
-        "--question",
-        help="the task question, e.g. 'What activity is the person doing?' (default: the model's default question)",
-    )
+    add_zero_shot_options(zero_shot)
     add_signal_options(zero_shot, model_help)
     zero_shot.add_argument("--json", metavar="OUT.json", help="also write the rankings to this JSON file")
     zero_shot.set_defaults(handler=run_zero_shot)
@@ -500,25 +445,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:  # bad input: the message already says what to fix
         print(f"normwear-hf {args.command}: error: {_error_message(error)}", file=sys.stderr)
         return 2
-
-
-def check_device(name: str | None) -> None:
-    """A device the machine has, before any model is loaded (torch's own errors are asserts and tracebacks)."""
-    if name is None:
-        return
-    import torch
-
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise ValueError(f"--device {name!r} is not a torch device; use cpu, cuda, cuda:1 or mps.") from None
-    available = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
-        "mps": torch.backends.mps.is_available(),
-    }.get(device.type, False)
-    if not available:
-        raise ValueError(f"--device {name}: this machine has no such device; omit --device to run on the CPU.")
 
 
 def _error_message(error: Exception) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .cli_options import add_zero_shot_options
+
 
 def add_onnx_options(export: argparse.ArgumentParser) -> None:
     group = export.add_argument_group("ONNX (numpy + onnxruntime, no torch at run time)")
@@ -82,9 +84,7 @@ def add_explain_command(commands, model_help: str) -> None:
         "answer came from, and writes a PNG with the signal, its scalogram and the attribution per channel.",
     )
     explain.add_argument("file", metavar="FILE", help="a .npy / .npz / .csv / .edf / WFDB .hea signal file")
-    explain.add_argument("--labels", help='zero-shot candidate labels, comma separated, e.g. "resting,running"')
-    explain.add_argument("--question", help="the zero-shot task question (default: the model's)")
-    explain.add_argument("--template", help="the hypothesis template (default: the pipeline's)")
+    add_zero_shot_options(explain)
     explain.add_argument("--target", help="the label to explain (default: the model's answer)")
     explain.add_argument("--model", default=None, metavar="NAME_OR_FOLDER", help=model_help)
     explain.add_argument("--sampling-rate", help="Hz, one number or one per channel (comma separated)")

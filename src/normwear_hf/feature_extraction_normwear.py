@@ -596,6 +596,21 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
             windows, types, names, self._tensor_kind(return_tensors), long_input, device, return_signal
         )
 
+    def recording_levels(self, signals, sampling_rate=None, channel_types=None) -> list[np.ndarray]:
+        """Per recording, each channel's ``input_levels`` averaged over its ``long_input="split"`` windows.
+
+        Only resampling and cleaning run (no wavelet transform), so the levels of a data set cost a fraction of
+        its features; they equal what ``embed(..., pooling="probe_level")`` appends.
+        """
+        windows, _, _ = self._prepare(signals, sampling_rate, channel_types, None, "split")
+        sums: dict[int, np.ndarray] = {}
+        counts: dict[int, int] = {}
+        for recording, window in windows:
+            level = self._clean(window)[2]
+            sums[recording] = sums.get(recording, 0.0) + level
+            counts[recording] = counts.get(recording, 0) + 1
+        return [sums[r] / counts[r] for r in sorted(sums)]
+
     def iter_batches(
         self,
         signals,

@@ -124,6 +124,7 @@ def describe(path: Path, weights: list[Path]) -> dict[str, Any]:
     config = read_json(path / "config.json")
     preprocessor_file = path / "preprocessor_config.json"
     preprocessor = read_json(preprocessor_file) if preprocessor_file.is_file() else {}
+    # the extractor's own check, restated: feature_extraction_normwear imports transformers (it is remote code)
     odd = sorted(key for key in preprocessor if key.startswith("__") or not key.isidentifier())
     if odd:
         raise ValueError(

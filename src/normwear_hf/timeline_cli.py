@@ -10,12 +10,10 @@ import argparse
 import time
 from pathlib import Path
 
-from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
+from .cli_options import add_signal_options, add_zero_shot_options, check_device, input_files
 
 
 def add_timeline_command(commands, model_help: str) -> None:
-    from .cli import add_signal_options
-
     command = commands.add_parser(
         "timeline",
         help="timeline of long recordings: per-window embeddings, zero-shot probabilities, channel quality",
@@ -28,13 +26,7 @@ def add_timeline_command(commands, model_help: str) -> None:
     command.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="signal files or folders")
     command.add_argument("--hop", type=float, required=True, metavar="SECONDS", help="seconds between windows")
     command.add_argument("--out", required=True, metavar="OUT.parquet", help="the table: one row per window")
-    command.add_argument(
-        "--labels", metavar="LABELS", help='zero-shot candidate labels, comma separated, e.g. "resting,running"'
-    )
-    command.add_argument("--question", help="the task question (default: the model's default question)")
-    command.add_argument(
-        "--template", default=DEFAULT_HYPOTHESIS_TEMPLATE, help="sentence each label is put in; {} marks the label"
-    )
+    add_zero_shot_options(command)
     add_signal_options(command, model_help)
     command.add_argument(
         "--quality-threshold",
@@ -56,7 +48,6 @@ def _png_path(out: Path, file: Path, many: bool) -> Path:
 
 
 def run_timeline(args: argparse.Namespace) -> int:
-    from .cli import _input_files, check_device
 
     out = Path(args.out)
     if out.suffix.lower() != ".parquet":
@@ -80,7 +71,7 @@ def run_timeline(args: argparse.Namespace) -> int:
 
     threshold = None if args.no_quality_mask else check_threshold(args.quality_threshold)
     check_device(args.device)
-    rates, files = _input_files(args)
+    rates, files = input_files(args)
 
     import torch
 

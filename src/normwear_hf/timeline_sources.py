@@ -11,37 +11,27 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .feature_extraction_normwear import CHANNEL_TYPES, _is_tensor
+from .io_readers import SignalRecording, read_signal_file
 
 
-@dataclass
-class RecordingSource:
-    """Channels (arrays or memory maps, sliced lazily), their rates, types and names."""
-
-    channels: list[Any]
-    sampling_rate: list[float]
-    channel_types: list[str | None]
-    channel_names: list[str]
-    source: str
-
-    @property
-    def duration_s(self) -> float:
-        return min(len(channel) / rate for channel, rate in zip(self.channels, self.sampling_rate))
+class RecordingSource(SignalRecording):
+    """A :class:`~normwear_hf.io_readers.SignalRecording` whose channels may be arrays or memory maps, sliced
+    lazily a chunk at a time."""
 
     def chunks(self, seconds: float) -> Iterator[list[np.ndarray]]:
         """Consecutive pieces of ``seconds`` of every channel (float64 copies of just that piece)."""
-        lengths = [len(channel) for channel in self.channels]
+        lengths = [len(channel) for channel in self.signals]
         steps = math.ceil(max(n / rate for n, rate in zip(lengths, self.sampling_rate)) / seconds)
         for step in range(steps):
             yield [
                 np.asarray(channel[_index(step, seconds, rate, n) : _index(step + 1, seconds, rate, n)], np.float64)
-                for channel, rate, n in zip(self.channels, self.sampling_rate, lengths)
+                for channel, rate, n in zip(self.signals, self.sampling_rate, lengths)
             ]
 
 
@@ -131,8 +121,6 @@ def open_recording(
 def _open_file(path: Path, sampling_rate: Any, channel_types: Any, channel_names: Any) -> RecordingSource:
     path = path.expanduser()
     if path.suffix.lower() != ".npy":
-        from .io_readers import read_signal_file
-
         read = read_signal_file(path, sampling_rate=sampling_rate, channel_types=channel_types)
         names = _labels(channel_names, len(read.signals), "channel_names") or read.channel_names
         return RecordingSource(read.signals, read.sampling_rate, read.channel_types, names, str(path))

@@ -205,25 +205,15 @@ def channel_levels(feature_extractor: Any, rows: Sequence[Mapping[str, Any]], ba
     It needs no model, so one call serves every model probed on the same rows (``probe_level`` = ``probe`` with
     these appended per channel, see :func:`with_levels`).
     """
-    from ..modeling_normwear import average_windows
-
-    chunks = []
+    levels = []
     for start in range(0, len(rows), batch_size):
         batch = [rows[index] for index in range(start, min(start + batch_size, len(rows)))]
         signals, rates, types = extractor_inputs(batch, dtype=np.float32)
-        levels, real, owners = [], [], []
-        for features in feature_extractor.iter_batches(
-            signals, sampling_rate=rates, return_tensors="pt", progress=False
-        ):
-            levels.append(features["input_levels"])
-            real.append(features["channel_mask"].bool())
-            owners.append(features["recording_index"])
-        width = max(level.shape[1] for level in levels)
-        levels = [torch.nn.functional.pad(level, (0, width - level.shape[1])) for level in levels]
-        real = [torch.nn.functional.pad(mask, (0, width - mask.shape[1])) for mask in real]
-        pooled, _ = average_windows(torch.cat(levels)[..., None], torch.cat(real), torch.cat(owners))
-        chunks.append(pooled[..., 0].numpy())
-    return np.concatenate(chunks).astype(np.float32, copy=False)
+        levels += feature_extractor.recording_levels(signals, sampling_rate=rates, channel_types=types)
+    table = np.zeros((len(levels), max(len(level) for level in levels)), dtype=np.float32)
+    for row, level in enumerate(levels):
+        table[row, : len(level)] = level
+    return table
 
 
 def with_levels(probe: np.ndarray, levels: np.ndarray) -> np.ndarray:
