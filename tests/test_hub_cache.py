@@ -19,7 +19,6 @@ import torch
 from conftest import tiny_config
 from huggingface_hub import HfApi, constants
 
-import normwear_hf
 from normwear_hf import NormWearModel, cli, hub_cache
 from normwear_hf.checkpoint import DEFAULT_CHECKPOINT
 
@@ -96,14 +95,14 @@ def test_layout_links_and_idempotence(hub):
 
 def test_upgrade_keeps_one_snapshot_per_version_and_never_downgrades_main(hub, monkeypatch):
     first = hub_cache.install_cache()
-    monkeypatch.setattr(normwear_hf, "__version__", "99.0.0")
+    monkeypatch.setattr("normwear_hf._version.__version__", "99.0.0")
     newer = hub_cache.install_cache()
     repo = hub / "models--normwear"
     assert newer.revision != first.revision and newer.is_main
     assert (repo / "refs" / "main").read_text() == newer.revision
     assert first.path.is_dir()  # the older version's snapshot stays, refs/main moved on
 
-    monkeypatch.setattr(normwear_hf, "__version__", "0.0.1")  # an older install sharing the cache
+    monkeypatch.setattr("normwear_hf._version.__version__", "0.0.1")  # an older install sharing the cache
     older = hub_cache.install_cache()
     assert not older.is_main and (repo / "refs" / "main").read_text() == newer.revision
 
@@ -119,7 +118,7 @@ def test_upgrade_keeps_one_snapshot_per_version_and_never_downgrades_main(hub, m
         (out / "README.md").write_text(card)
         return out
 
-    monkeypatch.setattr(normwear_hf, "__version__", "99.0.0")
+    monkeypatch.setattr("normwear_hf._version.__version__", "99.0.0")
     monkeypatch.setattr(checkpoint, "export_checkpoint", edited_export)
     monkeypatch.setattr(hub_cache, "_LAYOUT", -1)  # new stamps: the edit is seen
     edited = hub_cache.install_cache()

@@ -11,9 +11,9 @@ import os
 import sys
 
 from ._lazy import lazy_getattr
+from ._version import __version__
 from .checkpoint import DEFAULT_CHECKPOINT, DEFAULT_MODEL_NAME
-
-__version__ = "0.1.0"
+from .registration import register
 
 # Public names -> the module that defines them. They are imported on first use (PEP 562, as transformers'
 # _LazyModule does), so that `normwear-hf --help` and argument errors do not wait for torch and transformers.
@@ -39,53 +39,6 @@ __getattr__ = lazy_getattr(__name__, _LAZY_NAMES, globals())
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY_NAMES})
-
-
-_registered = False
-
-
-def register() -> None:
-    """Register NormWear with transformers' Auto classes and the zero-shot pipeline task (idempotent).
-
-    Runs on ``import normwear_hf`` in every process except the ``normwear-hf`` command line, which calls it only
-    for the commands that load a model.
-    """
-    global _registered
-    if _registered:
-        return
-    from transformers import (
-        AutoConfig,
-        AutoFeatureExtractor,
-        AutoModel,
-        AutoModelForPreTraining,
-        AutoModelForSequenceClassification,
-    )
-
-    from .configuration_normwear import NormWearConfig
-    from .feature_extraction_normwear import NormWearFeatureExtractor
-    from .modeling_normwear import (
-        NormWearForMaskedReconstruction,
-        NormWearForSignalClassification,
-        NormWearForSignalRegression,
-        NormWearModel,
-    )
-
-    AutoConfig.register(NormWearConfig.model_type, NormWearConfig, exist_ok=True)
-    AutoModel.register(NormWearConfig, NormWearModel, exist_ok=True)
-    AutoModelForPreTraining.register(NormWearConfig, NormWearForMaskedReconstruction, exist_ok=True)
-    AutoModelForSequenceClassification.register(NormWearConfig, NormWearForSignalClassification, exist_ok=True)
-    AutoFeatureExtractor.register(NormWearConfig, NormWearFeatureExtractor, exist_ok=True)
-    NormWearConfig.register_for_auto_class()
-    NormWearModel.register_for_auto_class("AutoModel")
-    NormWearForMaskedReconstruction.register_for_auto_class("AutoModelForPreTraining")
-    NormWearForSignalClassification.register_for_auto_class("AutoModelForSequenceClassification")
-    NormWearForSignalRegression.register_for_auto_class("AutoModelForSequenceClassification")
-    NormWearFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
-    # The zero-shot model (backbone + aggregator) is reached through its pipeline task; AutoModel stays the backbone.
-    from .zero_shot.pipeline import register_pipeline
-
-    register_pipeline()
-    _registered = True
 
 
 _register = register  # the name earlier releases used

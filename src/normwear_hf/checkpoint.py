@@ -106,8 +106,6 @@ def model_class_for(folder: str | os.PathLike) -> type:
     Falls back to ``NormWearModel`` when the config names no architecture; a name that is not a NormWear model
     class (or a config of another model type) is a ``ValueError``.
     """
-    import normwear_hf
-
     folder = Path(folder)
     config = _read_config(folder)
     model_type = config.get("model_type")
@@ -117,20 +115,31 @@ def model_class_for(folder: str | os.PathLike) -> type:
         )
     architectures = config.get("architectures") or ["NormWearModel"]
     name = architectures[0]
-    cls = getattr(normwear_hf, name, None) if isinstance(name, str) else None
-    if not isinstance(cls, type) or not issubclass(cls, normwear_hf.NormWearPreTrainedModel):
-        known = sorted(
-            attribute
-            for attribute in normwear_hf.__all__
-            if isinstance(getattr(normwear_hf, attribute), type)
-            and issubclass(getattr(normwear_hf, attribute), normwear_hf.NormWearPreTrainedModel)
-            and attribute != "NormWearPreTrainedModel"
-        )
+    classes = _model_classes()
+    if not isinstance(name, str) or name not in classes:
         raise ValueError(
             f"{folder / CONFIG_NAME} names the architecture {name!r}, which this version of normwear-hf does not "
-            f"know (it knows {', '.join(known)}); upgrade normwear-hf or fix 'architectures'."
+            f"know (it knows {', '.join(sorted(classes))}); upgrade normwear-hf or fix 'architectures'."
         )
-    return cls
+    return classes[name]
+
+
+def _model_classes() -> dict[str, type]:
+    """The NormWear model classes a config's ``architectures`` may name, by class name: the concrete
+    ``NormWearPreTrainedModel`` subclasses of the two modeling modules (read from them, not from the package root,
+    which imports this module)."""
+    from . import modeling_normwear, modeling_normwear_zero_shot
+
+    base = modeling_normwear.NormWearPreTrainedModel
+    return {
+        name: value
+        for module in (modeling_normwear, modeling_normwear_zero_shot)
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, base)
+        and value is not base
+        and value.__module__ == module.__name__
+    }
 
 
 def backbone_of(model):

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .cli_edge import add_explain_command, add_onnx_options
 from .cli_options import add_signal_options, add_zero_shot_options, check_device
 from .cli_options import input_files as _input_files
@@ -309,7 +309,7 @@ PASS_THROUGH = {
 
 
 def run_pass_through(name: str, options: list[str]) -> int:
-    from . import register
+    from .registration import register
 
     module, _ = PASS_THROUGH[name]
     if not {"-h", "--help"} & set(options):
@@ -437,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     if args.command not in ("install-cache", "info"):  # these two read files only: no model stack
-        from . import register
+        from .registration import register
 
         register()  # Auto classes and the pipeline task, now that the arguments are known to be good
     try:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__
+from ._version import __version__
 from .checkpoint import load_quietly, no_progress_bars
 from .samples import SampleRecording, load_sample_recordings
 from .zero_shot.engine import has_zero_shot_head
