@@ -13,9 +13,10 @@ from transformers import pipeline
 
 from normwear_hf import NormWearConfig, NormWearFeatureExtractor, NormWearForZeroShotClassification, NormWearModel
 from normwear_hf.data.synthetic import generate_examples
+from normwear_hf.evaluation.zero_shot_report import held_out_table
 from normwear_hf.modeling_normwear_zero_shot import masked_softmax, token_recency
 from normwear_hf.zero_shot.engine import check_candidate_labels, label_sentences
-from normwear_hf.zero_shot.evaluate import bootstrap_auroc, fit_temperature, held_out_table, zero_shot_auroc
+from normwear_hf.zero_shot.evaluate import bootstrap_auroc, fit_temperature, zero_shot_auroc
 from normwear_hf.zero_shot.prompts import (
     HELD_IN_TASKS,
     HELD_OUT_TASKS,

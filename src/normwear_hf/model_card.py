@@ -49,7 +49,7 @@ from typing import Any
 import yaml
 
 from .evaluation.benchmark import METHOD_LABELS
-from .zero_shot.evaluate import INTERVAL_NOTE, has_interval, with_interval
+from .evaluation.zero_shot_report import INTERVAL_NOTE, has_interval, with_interval
 
 __all__ = [
     "CARD_NAME",

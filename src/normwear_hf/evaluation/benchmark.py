@@ -33,6 +33,7 @@ from .baselines import minirocket_features, raw_signal_features, statistical_fea
 from .paired import PairedScores, excludes_zero, paired_bootstrap
 from .probe import evaluate_features, extract_embeddings
 from .tasks import REAL_TASKS, TASKS, Task, load_task
+from .zero_shot_report import held_out_table
 
 logger = logging.getLogger(__name__)
 
@@ -285,8 +286,6 @@ def recorded_zero_shot(model: str | None) -> dict[str, Any] | None:
 
 
 def zero_shot_markdown(zero_shot: dict[str, Any]) -> list[str]:
-    from ..zero_shot.evaluate import held_out_table
-
     source = f"Zero-shot on held-out tasks (recorded when the aggregator was trained: {zero_shot['source']}):"
     return ["", source, "", *held_out_table(zero_shot)]
 

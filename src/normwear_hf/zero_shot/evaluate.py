@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
+from .._lazy import moved_getattr
 from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
 from .engine import WindowTokens, label_sentences, recording_logits
 from .prompts import DEFAULT_HYPOTHESIS_TEMPLATE, PromptTask
@@ -101,45 +102,6 @@ def bootstrap_auroc(
     }
 
 
-def held_out_table(summary: Mapping[str, Any]) -> list[str]:
-    """Markdown rows of the held-out zero-shot table (this model vs the CLAP-style baseline vs chance) from the
-    flat summary in ``zero_shot_results.json`` (``held_out_tasks``, ``macro_auroc``, ``clap_macro_auroc``)."""
-    lines = [
-        "| held-out task | classes | n | NormWear zero-shot AUROC | CLAP-style baseline AUROC | chance |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for row in summary["held_out_tasks"]:
-        ours = with_interval(row["auroc"], row.get("auroc_ci"))
-        clap = with_interval(row["clap_baseline_auroc"], row.get("clap_baseline_auroc_ci"))
-        lines.append(f"| {row['task']} | {row['num_classes']} | {row['n']} | {ours} | {clap} | 0.500 |")
-    clap = summary.get("clap_macro_auroc")
-    clap_cell = "n/a" if clap is None else with_interval(clap, summary.get("clap_macro_auroc_ci"))
-    ours = with_interval(summary["macro_auroc"], summary.get("macro_auroc_ci"))
-    lines.append(f"| **macro** | | | **{ours}** | {clap_cell} | 0.500 |")
-    if has_interval(summary.get("macro_auroc_ci")):
-        lines += ["", INTERVAL_NOTE]
-    return lines
-
-
-INTERVAL_NOTE = "Brackets: 95% bootstrap intervals over the held-out recordings (1,000 resamples)."
-
-
-def has_interval(interval: Any) -> bool:
-    """Whether ``interval`` is a usable ``[low, high]`` pair of finite numbers (results may hold NaN or null)."""
-    return (
-        isinstance(interval, (list, tuple))
-        and len(interval) == 2
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in interval)
-    )
-
-
-def with_interval(value: float, interval: Any) -> str:
-    """``0.640 [0.57, 0.70]``: a score with its bootstrap interval (just the score when there is none)."""
-    if not has_interval(interval):
-        return f"{value:.3f}"
-    return f"{value:.3f} [{interval[0]:.2f}, {interval[1]:.2f}]"
-
-
 def fit_temperature(logits: Sequence[torch.Tensor], targets: Sequence[np.ndarray]) -> float:
     """The temperature ``T`` minimising the mean negative log-likelihood of ``softmax(logits / T)``.
 
@@ -159,3 +121,13 @@ def fit_temperature(logits: Sequence[torch.Tensor], targets: Sequence[np.ndarray
     best = min(grid, key=nll)
     fine = np.linspace(best - 0.05, best + 0.05, 41)
     return float(math.exp(min(fine, key=nll)))
+
+
+# Moved to normwear_hf.evaluation.zero_shot_report (the benchmark and the model card print these tables, and
+# evaluation does not import zero_shot); the old path works for one more release, with a DeprecationWarning.
+__getattr__ = moved_getattr(
+    __name__,
+    dict.fromkeys(
+        ("INTERVAL_NOTE", "has_interval", "held_out_table", "with_interval"), "..evaluation.zero_shot_report"
+    ),
+)

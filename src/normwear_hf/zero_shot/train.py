@@ -34,10 +34,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..configuration_normwear import ZERO_SHOT_AGGREGATORS
+from ..evaluation.zero_shot_report import held_out_table
 from ..feature_extraction_normwear import NormWearFeatureExtractor
 from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
 from .engine import WindowTokens, backbone_tokens, pad_windows
-from .evaluate import bootstrap_auroc, fit_temperature, held_out_table, score_task, task_logits
+from .evaluate import bootstrap_auroc, fit_temperature, score_task, task_logits
 from .prompts import (
     GENERIC_TEMPLATES,
     HELD_IN_TASKS,

@@ -1,0 +1,26 @@
+"""Names that moved (issue 18) stay importable from their old module for one release, with a DeprecationWarning."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+MOVED = [
+    ("normwear_hf.zero_shot.evaluate", "held_out_table", "normwear_hf.evaluation.zero_shot_report"),
+    ("normwear_hf.zero_shot.evaluate", "with_interval", "normwear_hf.evaluation.zero_shot_report"),
+    ("normwear_hf.zero_shot.evaluate", "has_interval", "normwear_hf.evaluation.zero_shot_report"),
+    ("normwear_hf.zero_shot.evaluate", "INTERVAL_NOTE", "normwear_hf.evaluation.zero_shot_report"),
+]
+
+
+@pytest.mark.parametrize(("old", "name", "new"), MOVED)
+def test_old_path_warns_and_gives_the_same_object(old, name, new):
+    with pytest.warns(DeprecationWarning, match=rf"{old}\.{name} moved to {new}\.{name}"):
+        value = getattr(importlib.import_module(old), name)
+    assert value is getattr(importlib.import_module(new), name)
+
+
+def test_unknown_names_are_still_attribute_errors():
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        importlib.import_module("normwear_hf.zero_shot.evaluate").no_such_name  # noqa: B018
