@@ -34,7 +34,14 @@ from common import machine_description, write_section  # noqa: E402
 RECIPES: dict[str, dict] = {
     "mae": {},
     "mae_contrastive": {"contrastive_weight": 1.0},
-}
+    # (d): each channel's pooled embedding also predicts the generator's known physiology it can show
+    "mae_auxiliary": {
+        "auxiliary_weight": 1.0,
+        "auxiliary_targets": [
+            "heart_rate_bpm", "hrv_rmssd_ms", "respiration_rate_bpm", "cadence_spm", "activity_level", "noise_level",
+        ],
+    },
+}  # fmt: skip
 PRETRAIN_OPTIONS = [
     "--config", "tiny", "--per_device_batch_size", "32", "--base_lr", "0.012", "--warmup_steps", "100",
     "--checkpoint_every", "200", "--log_every", "25", "--report_to", "none", "--no_progress",
@@ -61,11 +68,13 @@ def finished(folder: Path) -> bool:
     return summary.exists() and not json.loads(summary.read_text()).get("stopped_by_time_budget", False)
 
 
-def calibrate(corpus: str, out: Path, recipes: list[str], calibration_steps: int) -> dict[str, float]:
+def calibrate(
+    corpus: str, out: Path, recipes: list[str], calibration_steps: int, folder_name: str = "calibration"
+) -> dict[str, float]:
     """Segments per second of each recipe, measured back to back (the last logged window of a short run)."""
     rates = {}
     for recipe in recipes:
-        folder = out / "calibration" / recipe
+        folder = out / folder_name / recipe
         if not finished(folder):
             pretrain(corpus, folder, recipe, 0, calibration_steps, None)
         records = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
@@ -79,6 +88,10 @@ def train(args: argparse.Namespace) -> None:
     plan_path = out / "plan.json"
     if plan_path.exists():
         plan = json.loads(plan_path.read_text())  # keep the step counts of the first invocation
+        added = [recipe for recipe in args.recipes if recipe not in plan["steps"]]
+        if added:
+            plan = add_recipes(args, plan, added)
+            plan_path.write_text(json.dumps(plan, indent=2))
     else:
         rates = calibrate(args.corpus, out, args.recipes, args.calibration_steps)
         steps = {recipe: int(args.minutes * 60 * rates[recipe] / 32) for recipe in args.recipes}
@@ -93,6 +106,20 @@ def train(args: argparse.Namespace) -> None:
             started = time.perf_counter()
             pretrain(args.corpus, folder, recipe, seed, plan["steps"][recipe], args.budget_minutes)
             print(f"{folder.name}: {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def add_recipes(args: argparse.Namespace, plan: dict, added: list[str]) -> dict:
+    """A recipe added to an existing ablation gets the same compute as the others: its throughput is measured
+    back to back with a recipe already in the plan, in today's conditions, and its steps are scaled by the
+    ratio (absolute throughput drifts with the machine's load; the ratio much less)."""
+    reference = next(iter(plan["steps"]))
+    folder_name = "calibration-" + "-".join(added)
+    rates = calibrate(plan["corpus"], Path(args.out), [reference, *added], args.calibration_steps, folder_name)
+    for recipe in added:
+        plan["steps"][recipe] = int(plan["steps"][reference] * rates[recipe] / rates[reference])
+        plan["segments_per_s"][recipe] = plan["segments_per_s"][reference] * rates[recipe] / rates[reference]
+    plan.setdefault("added", []).append({"recipes": added, "reference": reference, "measured_segments_per_s": rates})
+    return plan
 
 
 def main(argv: list[str] | None = None) -> int:

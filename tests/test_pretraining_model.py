@@ -169,3 +169,30 @@ def test_backbone_loads_from_a_contrastive_checkpoint_without_the_projector(tmp_
         tiny_config(contrastive_channel_keep=0.0)
     with pytest.raises(ValueError, match="contrastive_temperature"):
         tiny_config(contrastive_temperature=float("inf"))
+
+
+def test_auxiliary_heads_regress_known_targets_only_and_train_the_backbone(tmp_path):
+    torch.manual_seed(0)
+    names = ["heart_rate_bpm", "noise_level"]
+    model = NormWearForMaskedReconstruction(
+        tiny_config(reconstruction_target="scalogram", auxiliary_weight=2.0, auxiliary_targets=names)
+    )
+    x = random_scalograms(2, 2)
+    nothing = torch.full((2, 2, 2), float("nan"))
+    silent = model(x, mask_seed=1, auxiliary_values=nothing)
+    assert silent.auxiliary_loss == 0 and torch.equal(silent.loss, silent.scalogram_loss)
+    targets = nothing.clone()
+    targets[0, 0, 0], targets[1, 1, 1] = 1.5, -0.5
+    out = model(x, mask_seed=1, auxiliary_values=targets)
+    torch.testing.assert_close(out.loss, out.scalogram_loss + 2.0 * out.auxiliary_loss)
+    bigger = targets.clone()
+    bigger[0, 0, 0] = 50.0
+    assert model(x, mask_seed=1, auxiliary_values=bigger).auxiliary_loss > 100 * out.auxiliary_loss
+    out.loss.backward()
+    assert model.auxiliary_head.weight.grad.abs().sum() > 0
+    assert model.normwear.embeddings.patch_embeddings.projection.weight.grad.abs().sum() > 0
+    model.save_pretrained(tmp_path)  # the backbone loads without the head
+    backbone = NormWearModel.from_pretrained(tmp_path).eval()
+    torch.testing.assert_close(backbone(x).last_hidden_state, model.eval().normwear(x).last_hidden_state)
+    with pytest.raises(ValueError, match="needs auxiliary_targets"):
+        tiny_config(auxiliary_weight=1.0)

@@ -154,3 +154,28 @@ def test_collator_pads_channels_and_subsets_deterministically():
 def test_stable_seed_is_stable():
     assert stable_seed(1, "a", 2) == stable_seed(1, "a", 2) != stable_seed(1, "a", 3)
     assert stable_seed("x", 1) == 11396297131734796514  # the same in every process and Python run (hash() is salted)
+
+
+def test_collator_returns_auxiliary_targets_only_where_a_channel_can_show_them():
+    t = np.arange(0, 6, 1 / 100)
+    labelled = make_example(
+        [np.sin(2 * np.pi * t)] * 3,
+        100.0,
+        ["ecg", "acc", "eda"],
+        recording_id="s",
+        source="synthetic",
+        numeric_labels={"heart_rate_bpm": (130.0, "bpm"), "cadence_spm": (140.0, "steps/min")},
+    )
+    unlabelled = make_example([np.cos(t)], [50.0], ["ppg"], recording_id="r", source="real")
+    names = ["heart_rate_bpm", "cadence_spm", "respiration_rate_bpm"]
+    batch = NormWearCollator(NormWearFeatureExtractor(), auxiliary_targets=names)([labelled, unlabelled])
+    values = batch["auxiliary_values"]
+    assert values.shape == (2, 3, 3)
+    torch.testing.assert_close(values[0, 0, 0], torch.tensor(1.0))  # (130 - 100) / 30, on the ECG channel
+    torch.testing.assert_close(values[0, 1, 1], torch.tensor(1.0))  # (140 - 70) / 70, on the accelerometer
+    shown = torch.isfinite(values)
+    assert shown[0].tolist() == [[True, False, False], [False, True, False], [False, False, False]]
+    assert not shown[1].any()  # no labels (a real recording), and padded channels
+    assert "auxiliary_values" not in NormWearCollator(NormWearFeatureExtractor())([labelled])
+    with pytest.raises(ValueError, match="Unknown auxiliary targets"):
+        NormWearCollator(NormWearFeatureExtractor(), auxiliary_targets=["heart_rate"])

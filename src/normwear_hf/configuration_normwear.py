@@ -109,6 +109,10 @@ class NormWearConfig(PretrainedConfig):
         contrastive_projection_size: width of the projection head the InfoNCE term is computed on (the head is
             dropped after pretraining, as in SimCLR).
         contrastive_channel_keep: probability that a channel is kept in the second view (at least one always is).
+        auxiliary_targets: names of generator-known quantities (``data/auxiliary_targets.py``: heart rate,
+            breathing rate, cadence, ...) that a linear head predicts from each channel's pooled embedding during
+            pretraining, where that channel can show them (objective "d" of the ablation). Empty = off.
+        auxiliary_weight: weight of that regression term (0 = off).
         classifier_pooling: how task heads pool a recording: ``"mean"`` (token mean per channel, then mean over
             real channels; any channel count) or ``"cls"`` (mean of the fused per-channel [CLS] tokens).
         classifier_dropout: dropout before the task head's linear layer.
@@ -164,6 +168,8 @@ class NormWearConfig(PretrainedConfig):
         contrastive_temperature: float = 0.1,
         contrastive_projection_size: int = 128,
         contrastive_channel_keep: float = 0.5,
+        auxiliary_targets: list[str] | None = None,
+        auxiliary_weight: float = 0.0,
         classifier_pooling: str = "mean",
         classifier_dropout: float = 0.0,
         zero_shot_aggregator: str | None = None,
@@ -218,6 +224,8 @@ class NormWearConfig(PretrainedConfig):
         self.contrastive_temperature = contrastive_temperature
         self.contrastive_projection_size = contrastive_projection_size
         self.contrastive_channel_keep = contrastive_channel_keep
+        self.auxiliary_targets = list(auxiliary_targets or [])
+        self.auxiliary_weight = auxiliary_weight
         self.classifier_pooling = classifier_pooling
         self.classifier_dropout = classifier_dropout
         self.zero_shot_aggregator = zero_shot_aggregator
@@ -293,6 +301,13 @@ class NormWearConfig(PretrainedConfig):
             )
         if not (isinstance(self.contrastive_weight, (int, float)) and 0 <= self.contrastive_weight <= 100):
             raise ValueError(f"NormWearConfig.contrastive_weight must be in [0, 100], got {self.contrastive_weight!r}.")
+        if not (isinstance(self.auxiliary_weight, (int, float)) and 0 <= self.auxiliary_weight <= 100):
+            raise ValueError(f"NormWearConfig.auxiliary_weight must be in [0, 100], got {self.auxiliary_weight!r}.")
+        if self.auxiliary_weight > 0 and not self.auxiliary_targets:
+            raise ValueError(
+                "NormWearConfig.auxiliary_weight > 0 needs auxiliary_targets (e.g. ['heart_rate_bpm']); "
+                "set auxiliary_weight=0 to switch the auxiliary heads off."
+            )
         for width, heads in (
             ("hidden_size", "num_attention_heads"),
             ("decoder_hidden_size", "decoder_num_attention_heads"),

@@ -479,6 +479,7 @@ class NormWearModel(NormWearPreTrainedModel):
     _keys_to_ignore_on_load_unexpected = [
         r"^decoder\.",
         r"^projector\.",
+        r"^auxiliary_head\.",
         r"^aggregator\.",
         r"^logit_scale$",
         r"^classifier\.",
@@ -625,6 +626,8 @@ class NormWearForPreTrainingOutput(ModelOutput):
             when ``reconstruction_target == "both"``).
         scalogram_loss, signal_loss: the two parts (``None`` when not trained).
         contrastive_loss: the cross-view InfoNCE term, before ``config.contrastive_weight`` (``None`` when off).
+        auxiliary_loss: the per-channel physiology regression, before ``config.auxiliary_weight`` (``None`` when
+            off or when the batch carries no ``auxiliary_values``).
         reconstruction: ``[batch, channels, patches, patch_t * patch_s * planes]`` predicted scalogram patches.
         signal_reconstruction: ``[batch, channels, time]`` predicted cleaned signal (time = rows x patch_t).
         mask: ``[batch, channels, patches]`` True where a patch was hidden from the encoder.
@@ -635,6 +638,7 @@ class NormWearForPreTrainingOutput(ModelOutput):
     scalogram_loss: torch.FloatTensor | None = None
     signal_loss: torch.FloatTensor | None = None
     contrastive_loss: torch.FloatTensor | None = None
+    auxiliary_loss: torch.FloatTensor | None = None
     reconstruction: torch.FloatTensor | None = None
     signal_reconstruction: torch.FloatTensor | None = None
     mask: torch.BoolTensor | None = None
@@ -756,11 +760,15 @@ class _MaskedView:
     visible_real: torch.Tensor  # [N, K] visible patches that are real
     grid: tuple[int, int]
 
-    def recording_embedding(self) -> torch.Tensor:
-        """``[B, D]``: the mean of visible real tokens per channel, then over the recording's channels (the
-        probe's pooling, so the contrastive term shapes the very vectors users get)."""
+    def channel_embeddings(self) -> torch.Tensor:
+        """``[N, D]``: the mean of each channel's visible real tokens (the probe's per-channel pooling)."""
         weights = self.visible_real.to(self.hidden.dtype)[..., None]
-        per_channel = (self.hidden[:, 1:] * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+        return (self.hidden[:, 1:] * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+
+    def recording_embedding(self) -> torch.Tensor:
+        """``[B, D]``: the channel embeddings averaged over the recording's channels (the probe's pooling, so the
+        contrastive term shapes the very vectors users get)."""
+        per_channel = self.channel_embeddings()
         rows = self.folded.channel_index[0]
         batch = self.folded.channel_mask.shape[0]
         sums = per_channel.new_zeros(batch, per_channel.shape[-1]).index_add(0, rows, per_channel)
@@ -797,6 +805,10 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
             )
             if config.contrastive_weight > 0
             else None
+        )
+        # linear on purpose: what it can read is what a linear probe on the same pooled vector can read
+        self.auxiliary_head = (
+            nn.Linear(config.hidden_size, len(config.auxiliary_targets)) if config.auxiliary_weight > 0 else None
         )
         self.post_init()
 
@@ -839,6 +851,13 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
             (num_time, num_scale),
         )
 
+    def _auxiliary_loss(self, view: _MaskedView, targets: torch.Tensor) -> torch.Tensor:
+        """Mean squared error of the linear head on each channel's pooled embedding, over known targets only."""
+        known = torch.isfinite(targets)
+        predicted = self.auxiliary_head(view.channel_embeddings()).float()
+        error = (predicted - targets.float().nan_to_num(0.0)).pow(2) * known
+        return error.sum() / known.sum().clamp_min(1)
+
     def _channel_subset(self, channel_mask: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """Keep each real channel with ``contrastive_channel_keep``; every recording keeps at least one."""
         real = channel_mask.bool().cpu()
@@ -857,6 +876,7 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
         mask_generator: torch.Generator | None = None,
         interpolate_pos_encoding: bool | None = None,
         return_dict: bool | None = None,
+        auxiliary_values: torch.Tensor | None = None,
     ) -> NormWearForPreTrainingOutput | tuple:
         r"""
         Args:
@@ -864,6 +884,8 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
             signal_values: ``[batch, channels, time]`` the cleaned signal (feature extractor with
                 ``return_signal=True``); needed when ``config.reconstruction_target`` is ``"signal"`` or ``"both"``.
             mask_seed / mask_generator: make the random mask reproducible (a generator wins over a seed).
+            auxiliary_values: ``[batch, channels, len(config.auxiliary_targets)]`` standardised physiology targets,
+                NaN where unknown (the collator's ``auxiliary_targets``); used when ``config.auxiliary_weight > 0``.
         """
         config = self.config
         return_dict = return_dict if return_dict is not None else config.return_dict
@@ -919,6 +941,10 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
                 config.contrastive_temperature,
             )
             loss = loss + config.contrastive_weight * contrastive
+        auxiliary = None
+        if self.auxiliary_head is not None and auxiliary_values is not None:
+            auxiliary = self._auxiliary_loss(view, auxiliary_values[rows, cols])
+            loss = loss + config.auxiliary_weight * auxiliary
 
         unfold = folded.unfold
         outputs = NormWearForPreTrainingOutput(
@@ -926,6 +952,7 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
             scalogram_loss=losses.get("scalogram"),
             signal_loss=losses.get("signal"),
             contrastive_loss=contrastive,
+            auxiliary_loss=auxiliary,
             reconstruction=unfold(scalogram_pred),
             signal_reconstruction=unfold(signal_pred),
             mask=unfold(masked),
@@ -945,7 +972,13 @@ class NormWearForSignalClassification(NormWearPreTrainedModel):
     """
 
     # Fine-tuning usually starts from a pretraining checkpoint, whose decoder the head does not use.
-    _keys_to_ignore_on_load_unexpected = [r"^decoder\.", r"^projector\.", r"^aggregator\.", r"^logit_scale$"]
+    _keys_to_ignore_on_load_unexpected = [
+        r"^decoder\.",
+        r"^projector\.",
+        r"^auxiliary_head\.",
+        r"^aggregator\.",
+        r"^logit_scale$",
+    ]
 
     def __init__(self, config: NormWearConfig) -> None:
         super().__init__(config)

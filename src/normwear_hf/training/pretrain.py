@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 # --fit_schedule_to_budget times the steps between these two (counted from the start or the resume), after the
 # first steps' warm-up of kernels and data workers.
 SCHEDULE_PROBE_STEPS = (10, 30)
+OPTIONAL_LOSS_TERMS = ("contrastive_loss", "auxiliary_loss")  # logged to metrics.jsonl when the objective has them
 
 
 @dataclass
@@ -277,6 +278,7 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
         return_signal=config.reconstruction_target != "scalogram",
         augment=augment,
         seed=args.seed,
+        auxiliary_targets=config.auxiliary_targets if config.auxiliary_weight > 0 else (),
     )
     sampler = EpochBatchSampler(len(corpus), args.per_device_batch_size, world, rank, args.seed)
     micro_batches = (
@@ -303,7 +305,8 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
         total=args.max_steps, initial=step, desc="pretraining", unit="step", disable=not (main and args.progress)
     )
     metrics_path = output_dir / "metrics.jsonl"
-    window_loss, window_contrastive, window_count, window_start, segments = 0.0, 0.0, 0, time.perf_counter(), 0
+    window_loss, window_count, window_start, segments = 0.0, 0, time.perf_counter(), 0
+    window_terms: dict[str, float] = {}  # the objective's optional terms (contrastive, auxiliary), summed
     started = time.perf_counter()
     deadline = None if args.max_minutes is None else started + 60.0 * args.max_minutes
     last_loss = float("nan")
@@ -321,8 +324,10 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
                 loss = outputs.loss
                 accelerator.backward(loss / args.gradient_accumulation_steps)
             window_loss += loss.detach().float().item()
-            if outputs.contrastive_loss is not None:
-                window_contrastive += outputs.contrastive_loss.detach().float().item()
+            for term in OPTIONAL_LOSS_TERMS:
+                value = getattr(outputs, term)
+                if value is not None:
+                    window_terms[term] = window_terms.get(term, 0.0) + value.detach().float().item()
             window_count += 1
             segments += int(batch["input_values"].shape[0]) * world
         if args.max_grad_norm > 0:
@@ -362,10 +367,9 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
                 "segments_per_s": segments / max(elapsed, 1e-9),
                 "elapsed_s": time.perf_counter() - started,
             }
-            if window_contrastive:
-                record["contrastive_loss"] = accelerator.reduce(
-                    torch.tensor(window_contrastive / max(1, window_count), device=accelerator.device),
-                    reduction="mean",
+            for term, total in window_terms.items():
+                record[term] = accelerator.reduce(
+                    torch.tensor(total / max(1, window_count), device=accelerator.device), reduction="mean"
                 ).item()
             last_loss = mean_loss
             if main:
@@ -374,7 +378,8 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
                 progress.set_postfix(loss=f"{mean_loss:.4f}", seg_s=f"{record['segments_per_s']:.1f}")
             if trackers:
                 accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
-            window_loss, window_contrastive, window_count, window_start, segments = 0.0, 0.0, 0, time.perf_counter(), 0
+            window_loss, window_count, window_start, segments = 0.0, 0, time.perf_counter(), 0
+            window_terms = {}
 
         periodic = args.checkpoint_every > 0 and step % args.checkpoint_every == 0
         if (periodic or stopped_by_budget) and step < args.max_steps:
