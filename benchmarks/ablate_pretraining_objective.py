@@ -111,7 +111,15 @@ def train(args: argparse.Namespace) -> None:
 def add_recipes(args: argparse.Namespace, plan: dict, added: list[str]) -> dict:
     """A recipe added to an existing ablation gets the same compute as the others: its throughput is measured
     back to back with a recipe already in the plan, in today's conditions, and its steps are scaled by the
-    ratio (absolute throughput drifts with the machine's load; the ratio much less)."""
+    ratio (absolute throughput drifts with the machine's load; the ratio much less). ``--same_steps_as R``
+    skips the measurement for recipes whose extra work is negligible (a linear head on pooled vectors): on a
+    shared machine a short calibration can be off by several times, which equal steps are not."""
+    if args.same_steps_as is not None:
+        for recipe in added:
+            plan["steps"][recipe] = plan["steps"][args.same_steps_as]
+            plan["segments_per_s"][recipe] = plan["segments_per_s"][args.same_steps_as]
+        plan.setdefault("added", []).append({"recipes": added, "same_steps_as": args.same_steps_as})
+        return plan
     reference = next(iter(plan["steps"]))
     folder_name = "calibration-" + "-".join(added)
     rates = calibrate(plan["corpus"], Path(args.out), [reference, *added], args.calibration_steps, folder_name)
@@ -133,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     train_parser.add_argument("--minutes", type=float, default=8.0, help="compute per run, in minutes")
     train_parser.add_argument("--calibration_steps", type=int, default=40)
     train_parser.add_argument(
+        "--same_steps_as",
+        choices=list(RECIPES),
+        default=None,
+        help="a recipe added to an existing plan takes this recipe's steps instead of a measured share",
+    )
+    train_parser.add_argument(
         "--budget_minutes", type=float, default=None, help="stop each invocation of a run after this (resumable)"
     )
     evaluate_parser = sub.add_parser("evaluate")
@@ -140,12 +154,18 @@ def main(argv: list[str] | None = None) -> int:
     evaluate_parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     evaluate_parser.add_argument("--tasks", nargs="+", default=None, help="default: every real task")
     evaluate_parser.add_argument("--bootstrap", type=int, default=1000)
-    evaluate_parser.add_argument("--write", action="store_true", help="write the table to docs/benchmarks.md")
+    render_parser = sub.add_parser("render", help="the tables of an evaluated ablation, from its evaluation.json")
+    render_parser.add_argument("--out", required=True)
+    for phase_parser in (evaluate_parser, render_parser):
+        phase_parser.add_argument("--write", action="store_true", help="write the tables to docs/benchmarks.md")
+        phase_parser.add_argument("--section", default="ablation-objective", help="docs/benchmarks.md section name")
     args = parser.parse_args(argv)
     if args.phase == "train":
         train(args)
-    else:
+    elif args.phase == "evaluate":
         evaluate(args)
+    else:
+        render(args)
     return 0
 
 
@@ -242,11 +262,18 @@ def evaluate(args: argparse.Namespace) -> None:
                 ]
             report["recipes"][f"{recipe} ({pooling})"] = entry
     report["statistics_auroc"] = {name: float(auroc(references[name], statistics[name])) for name in tasks}
+    report["date"], report["bootstrap"] = date.today().isoformat(), args.bootstrap
     (out / "evaluation.json").write_text(json.dumps(report, indent=2))
+    render(args)
+
+
+def render(args: argparse.Namespace) -> None:
+    """Print (and with ``--write`` store) the tables of an evaluated ablation, from its evaluation.json."""
+    report = json.loads((Path(args.out) / "evaluation.json").read_text())
     markdown = to_markdown(report, args)
     print(markdown)
     if args.write:
-        write_section("ablation-objective", markdown)
+        write_section(args.section, markdown)
 
 
 def _interval(value: dict) -> str:
@@ -259,14 +286,15 @@ def to_markdown(report: dict, args: argparse.Namespace) -> str:
         f"{r}: {plan['segments_per_s'][r]:.0f} segments/s, {plan['steps'][r]} steps" for r in plan["steps"]
     )
     lines = [
-        "## Pretraining objective ablation (real tasks, paired against the random twin and statistics)",
+        f"## Pretraining objective ablation, {plan['minutes']:g} CPU-min per run (real tasks, paired against the "
+        "random twin and statistics)",
         "",
-        f"{machine_description()}, {date.today().isoformat()}. Commands:",
+        f"{machine_description()}, {report.get('date', date.today().isoformat())}. Commands:",
         "",
         "```bash",
         f"python benchmarks/ablate_pretraining_objective.py train --corpus {plan['corpus']} --out {args.out} "
         f"--minutes {plan['minutes']:g}",
-        f"python benchmarks/ablate_pretraining_objective.py evaluate --out {args.out} --write",
+        f"python benchmarks/ablate_pretraining_objective.py evaluate --out {args.out} --section {args.section} --write",
         "```",
         "",
         f"Tiny preset, batch 32, equal compute per run: {plan['minutes']:g} min at each recipe's measured throughput "
@@ -274,10 +302,11 @@ def to_markdown(report: dict, args: argparse.Namespace) -> str:
         "(token mean per channel, channels concatenated), `probe_rich` (per channel: token mean, max and time-third "
         "means) and `probe_level` (`probe` plus each channel's level, log10 of the mean |x| that the extractor's "
         f"normalisation divides out). Real tasks only: {', '.join(tasks)}. Differences are paired (the same test "
-        f"resamples score both sides, {args.bootstrap} resamples, macro = unweighted mean over tasks, each task "
-        "redrawn independently) and averaged over the pretraining seeds; brackets are 95% intervals over test-set "
-        "resampling; the seeds' own spread of the macro difference is the sd column. The *unseen* macro leaves out "
-        f"tasks whose recordings the pretraining corpus also holds, unlabelled; it covers {', '.join(unseen)}.",
+        f"resamples score both sides, {report.get('bootstrap', 1000)} resamples, macro = unweighted mean over tasks, "
+        "each task redrawn independently) and averaged over the pretraining seeds; brackets are 95% intervals over "
+        "test-set resampling; the seeds' own spread of the macro difference is the sd column. The *unseen* macro "
+        "leaves out tasks whose recordings the pretraining corpus also holds, unlabelled; it covers "
+        f"{', '.join(unseen)}.",
         "",
         "| recipe (pooling) | seeds | macro AUROC | vs random twin | seed sd | vs 16 statistics | unseen: vs random "
         "twin | unseen: vs statistics |",
