@@ -61,6 +61,7 @@ def embeddings(model: NormWearModel, rows: list[dict]) -> np.ndarray:
         pooling="recording",
         batch_size=64,
         progress=False,
+        quality_threshold=None,  # as when the table was measured: the noise probe needs the noisy channels
     )
 
 

@@ -115,7 +115,8 @@ def test_embed_folder_of_mixed_formats_to_parquet(tmp_path, model_folder, backbo
     assert main(["embed", str(data), "--out", str(out), "--model", str(model_folder)]) == 0
     assert "embedded 2 files" in capsys.readouterr().out
     table = pq.read_table(out)
-    assert table.column_names == ["file", "embedding"]
+    assert table.column_names == ["file", "embedding", "channel_names", "channels_used"]
+    assert table["channels_used"].to_pylist() == [[1.0] * 3, [1.0] * 2]
     assert table["file"].to_pylist() == [str(data / "a_chest.npz"), str(data / "b_watch.csv")]
     rows = table["embedding"].to_pylist()
     assert table.schema.field("embedding").type.value_type == "float"
@@ -148,6 +149,8 @@ def test_embed_folder_of_mixed_formats_to_parquet(tmp_path, model_folder, backbo
         (["--sampling-rate", "100", "--channel-types", "ecg,banana"], r"unknown channel type\(s\) \['banana'\]"),
         (["--sampling-rate", "100", "--batch-size", "0"], r"--batch-size must be at least 1"),
         (["--sampling-rate", "100", "--out", "x.csv"], r"--out x\.csv: the output must end in \.npy or \.parquet"),
+        (["--sampling-rate", "100", "--quality-threshold", "1.5"], r"--quality-threshold 1\.5: .* must be in \[0, 1\]"),
+        (["--sampling-rate", "100", "--quality-threshold", "0.3", "--no-quality-mask"], r"contradict each other"),
     ],
 )
 def test_embed_bad_input_exits_2_with_one_line(tmp_path, model_folder, capsys, extra, message):
@@ -157,6 +160,22 @@ def test_embed_bad_input_exits_2_with_one_line(tmp_path, model_folder, capsys, e
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("normwear-hf embed: error: ")
     assert re.search(message, err), err
+
+
+def test_embed_masks_a_flat_channel_and_reports_it(tmp_path, model_folder, backbone, capsys):
+    signals = _signals(3, 12, 100, seed=5)
+    signals[2] = 0.5  # a detached sensor
+    np.save(tmp_path / "a.npy", signals)
+    common = ["embed", str(tmp_path / "a.npy"), "--model", str(model_folder), "--sampling-rate", "100"]
+    assert main(common + ["--out", str(tmp_path / "masked.parquet")]) == 0
+    assert "2 of 6 channel windows masked for quality" in capsys.readouterr().out
+    assert main(common + ["--out", str(tmp_path / "all.parquet"), "--no-quality-mask"]) == 0
+    assert "0 of 6 channel windows masked" in capsys.readouterr().out
+    masked, unmasked = pq.read_table(tmp_path / "masked.parquet"), pq.read_table(tmp_path / "all.parquet")
+    assert masked["channels_used"].to_pylist() == [[1.0, 1.0, 0.0]]
+    assert unmasked["channels_used"].to_pylist() == [[1.0, 1.0, 1.0]]
+    two_channels = _reference(backbone, signals[:2], 100.0)  # the flat channel left out = never there
+    np.testing.assert_allclose(masked["embedding"].to_pylist()[0], two_channels, rtol=1e-4, atol=1e-5)
 
 
 def test_embed_missing_file_model_and_short_recording(tmp_path, model_folder, capsys, monkeypatch):

@@ -300,6 +300,7 @@ def test_level_pooling_appends_the_amplitude_that_normalisation_removed(tiny_mod
     ]
     mixed = extractor([r["signals"] for r in rows], sampling_rate=[r["sampling_rate"] for r in rows])
     assert mixed["input_levels"][0, 1] == 0.0
-    whole = embed([r["signals"] for r in rows], [[100.0], [100.0, 100.0]], tiny_model, extractor, "probe_level")
-    probe_only = embed([r["signals"] for r in rows], [[100.0], [100.0, 100.0]], tiny_model, extractor, "probe")
+    signals, rates = [r["signals"] for r in rows], [[100.0], [100.0, 100.0]]
+    whole = embed(signals, rates, tiny_model, extractor, "probe_level", quality_threshold=None)
+    probe_only = embed(signals, rates, tiny_model, extractor, "probe", quality_threshold=None)
     np.testing.assert_allclose(whole, with_levels(probe_only, channel_levels(extractor, rows)), atol=1e-5)

@@ -226,7 +226,7 @@ def test_extract_embeddings_one_row_per_recording(model_and_extractor):
     data = rows()
     vectors = extract_embeddings(model, extractor, data, pooling="probe", batch_size=3, progress=False)
     assert vectors.shape == (4, 2 * 32) and vectors.dtype == np.float32
-    # the 13 s row (3 windows) is the average of its windows, as embed() gives it alone
+    # the 13 s row (3 windows) is the average of its windows, as embed() gives it alone (probes mask no channel)
     alone = embed(
         [data[1]["signals"]],
         [data[1]["sampling_rate"]],
@@ -234,6 +234,7 @@ def test_extract_embeddings_one_row_per_recording(model_and_extractor):
         feature_extractor=extractor,
         pooling="probe",
         channel_types=[data[1]["channel_types"]],
+        quality_threshold=None,
     )
     np.testing.assert_allclose(vectors[1], alone[0], rtol=1e-4, atol=1e-5)
 
@@ -307,5 +308,7 @@ def test_level_embeddings_reuse_the_cached_probe_and_equal_embed(tmp_path, tiny_
     level = extract_embeddings(tiny_model, extractor, rows, pooling="probe_level", batch_size=2, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.npy"))) == 1  # only the model's part, the probe embedding, is cached
     signals, rates = [r["signals"] for r in rows], [r["sampling_rate"] for r in rows]
-    direct = embed(signals, rates, model=tiny_model, feature_extractor=extractor, pooling="probe_level")
+    direct = embed(
+        signals, rates, model=tiny_model, feature_extractor=extractor, pooling="probe_level", quality_threshold=None
+    )
     np.testing.assert_allclose(level, direct, atol=1e-5)

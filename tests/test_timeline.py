@@ -15,6 +15,7 @@ from conftest import tiny_config
 
 from normwear_hf import NormWearFeatureExtractor, NormWearModel
 from normwear_hf.cli import main
+from normwear_hf.inference import embed
 from normwear_hf.modeling_normwear import channel_summaries, finish_pooling
 from normwear_hf.quality import channel_quality, quality_mask
 from normwear_hf.signal_processing import resample
@@ -133,24 +134,42 @@ def test_quality_mask_keeps_one_channel():
     np.testing.assert_array_equal(quality_mask(np.ones((1, 2)), np.zeros((1, 2)), None), [[1, 1]])
 
 
+def masked_run(path: str, channels: list, types: list, threshold, model, extractor):
+    """(embeddings, channels used [windows, C], quality [windows, C], problems) of a timeline or of ``embed``."""
+    options = dict(model=model, feature_extractor=extractor, quality_threshold=threshold)
+    if path == "timeline":
+        rows = list(timeline(channels, 100.0, 6.0, channel_types=types, **options))
+        used, quality = np.stack([r.channels_used for r in rows]), np.stack([r.quality for r in rows])
+        return np.stack([r.embedding for r in rows]), used, quality, [r.problems for r in rows]
+    out = embed([channels], [[100.0] * len(channels)], channel_types=[types], return_quality=True, **options)
+    return out.embeddings, out.channels_used[0], out.quality[0], out.problems[0]
+
+
+@pytest.mark.parametrize("path", ["timeline", "embed"])
 @pytest.mark.parametrize("kind", ["flatline", "clipped", "saturated noise"])
-def test_masking_protects_the_clean_channels_and_the_timeline_marks_it(model, extractor, kind):
-    rate = 100.0
-    ecg, ppg = heart_like(60, rate, seed=8), heart_like(60, rate, bpm=75, seed=9)
-    bad = corrupted_channels(60, rate)[kind]
-    options = dict(model=model, feature_extractor=extractor, channel_types=["ecg", "ppg", "ppg"])
-
-    def embeddings(channels, threshold, types=None):
-        kwargs = {**options, "channel_types": types or options["channel_types"]}
-        rows = list(timeline(channels, rate, 6.0, quality_threshold=threshold, **kwargs))
-        return rows, np.stack([row.embedding for row in rows])
-
-    _, reference = embeddings([ecg, ppg], None, ["ecg", "ppg"])
-    masked_rows, masked = embeddings([ecg, ppg, bad], 0.5)
-    _, unmasked = embeddings([ecg, ppg, bad], None)
+def test_masking_protects_the_clean_channels_and_says_which_were_used(model, extractor, kind, path):
+    ecg, ppg = heart_like(60, 100.0, seed=8), heart_like(60, 100.0, bpm=75, seed=9)
+    bad = corrupted_channels(60, 100.0)[kind]
+    reference = masked_run(path, [ecg, ppg], ["ecg", "ppg"], None, model, extractor)[0]
+    masked, used, quality, problems = masked_run(path, [ecg, ppg, bad], ["ecg", "ppg", "ppg"], 0.5, model, extractor)
+    unmasked = masked_run(path, [ecg, ppg, bad], ["ecg", "ppg", "ppg"], None, model, extractor)[0]
     assert np.abs(masked - reference).max() < 0.1 * np.abs(unmasked - reference).max()
-    assert all(not row.channels_used[2] and row.problems[2] for row in masked_rows)
-    assert all(row.channels_used[:2].all() for row in masked_rows)
+    assert used.shape == (10, 3) and not used[:, 2].any() and used[:, :2].all()
+    assert (quality[:, 2] < 0.5).all() and all(row[2] and not row[0] and not row[1] for row in problems)
+
+
+def test_embed_and_the_timeline_score_quality_with_one_rule(model, extractor):
+    """embed masks by default, with the timeline's scores (hop 6 s: the same windows); None feeds every channel."""
+    channels, types = [heart_like(30, 100.0, seed=10), corrupted_channels(30, 100.0)["clipped"]], ["ecg", "ppg"]
+    timeline_quality = masked_run("timeline", channels, types, 0.5, model, extractor)[2]
+    default = embed([channels], [[100.0, 100.0]], model=model, feature_extractor=extractor, channel_types=[types])
+    masked, used, quality, _ = masked_run("embed", channels, types, 0.5, model, extractor)
+    np.testing.assert_allclose(quality, timeline_quality, atol=1e-6)
+    np.testing.assert_array_equal(default, masked)
+    assert isinstance(default, np.ndarray) and not used[:, 1].any() and used[:, 0].all()
+    assert masked_run("embed", channels, types, None, model, extractor)[1].all()
+    with pytest.raises(ValueError, match="quality_threshold"):
+        embed([channels], [[100.0, 100.0]], model=model, feature_extractor=extractor, quality_threshold=2.0)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .cli_edge import add_explain_command, add_onnx_options
-from .cli_options import add_signal_options, add_zero_shot_options, check_device
+from .cli_options import add_quality_options, add_signal_options, add_zero_shot_options, check_device, quality_threshold
 from .cli_options import input_files as _input_files
 from .timeline_cli import add_timeline_command
 
@@ -49,6 +49,7 @@ def run_embed(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {out} already exists; pass --overwrite to replace it, or choose another name.")
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    threshold = quality_threshold(args)
     check_device(args.device)
     rates, files = _input_files(args)
     shard = shard_files(files, out)  # under torchrun / accelerate launch: this process's files (sharding.py)
@@ -58,12 +59,12 @@ def run_embed(args: argparse.Namespace) -> int:
     model, extractor = load_quietly(model_path, backbone=True)
     dtype = torch.bfloat16 if args.bf16 else None
     start = time.perf_counter()
-    rows, seconds = [], 0.0
+    rows, seconds, masked, windows = [], 0.0, 0, 0
     for file in tqdm(shard.files, desc="embedding", unit="file", disable=None):
         recording = read_signal_file(file, sampling_rate=rates, channel_types=args.channel_types)
         types = [kind or "other" for kind in recording.channel_types]
         try:
-            vector = embed(
+            result = embed(
                 [recording.signals],
                 sampling_rate=[recording.sampling_rate],
                 channel_types=[types],
@@ -74,19 +75,24 @@ def run_embed(args: argparse.Namespace) -> int:
                 device=args.device,
                 dtype=dtype,
                 progress=False,
+                quality_threshold=threshold,
+                return_quality=True,
             )
         except ValueError as error:
             raise ValueError(f"{file}: {error}") from None
-        rows.append((file, recording, vector[0]))
+        used = result.channels_used[0]
+        rows.append((file, recording, result.embeddings[0], used.mean(axis=0)))
+        masked, windows = masked + int((~used).sum()), windows + used.size
         seconds += recording.duration_s
     elapsed = time.perf_counter() - start
-    shape = _write_embeddings(shard.path, rows, args.pooling) if rows else "no rows"
+    shape = _write_embeddings(shard.path, rows) if rows else "no rows"
     shard.mark_done()
     if shard.merge() is not None:
         shape += f"; rank 0 merged {shard.world} shards"
     print(
         f"embedded {len(rows)} file{'s' * (len(rows) != 1)} ({seconds:.1f} s of signal) with {model_path} "
-        f"in {elapsed:.1f} s: pooling {args.pooling}, {shape} -> {out}"
+        f"in {elapsed:.1f} s: pooling {args.pooling}, {shape}, {masked} of {windows} channel windows masked for "
+        f"quality -> {out}"
     )
     return 0
 
@@ -171,22 +177,22 @@ def run_zero_shot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_embeddings(out: Path, rows: list, pooling: str) -> str:
+def _write_embeddings(out: Path, rows: list) -> str:
     import numpy as np
 
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npy":
-        shapes = {vector.shape for _, _, vector in rows}
+        shapes = {vector.shape for _, _, vector, _ in rows}
         if len(shapes) > 1:
-            listed = ", ".join(f"{file.name} {vector.shape}" for file, _, vector in rows[:5])
+            listed = ", ".join(f"{file.name} {vector.shape}" for file, _, vector, _ in rows[:5])
             raise ValueError(
                 f"the files give embeddings of different shapes ({listed}, ...): they have different channel counts. "
                 "Use --pooling recording (one vector per file), or write --out FILE.parquet (one row per file)."
             )
-        array = np.stack([vector for _, _, vector in rows]).astype(np.float32)
+        array = np.stack([vector for _, _, vector, _ in rows]).astype(np.float32)
         np.save(out, array)
         sidecar = out.with_name(out.name + ".files.txt")
-        sidecar.write_text("".join(f"{file}\n" for file, _, _ in rows))
+        sidecar.write_text("".join(f"{file}\n" for file, _, _, _ in rows))
         return f"array {tuple(array.shape)} (+ {sidecar.name})"
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -195,11 +201,12 @@ def _write_embeddings(out: Path, rows: list, pooling: str) -> str:
     if rows[0][2].ndim == 2:
         embedding_type = pa.list_(embedding_type)
     columns = {
-        "file": pa.array([str(file) for file, _, _ in rows], type=pa.string()),
-        "embedding": pa.array([vector.tolist() for _, _, vector in rows], type=embedding_type),
+        "file": pa.array([str(file) for file, _, _, _ in rows], type=pa.string()),
+        "embedding": pa.array([vector.tolist() for _, _, vector, _ in rows], type=embedding_type),
+        "channel_names": pa.array([recording.channel_names for _, recording, _, _ in rows]),
+        # per channel, the fraction of its 6 s windows that passed the quality checks and reached the model
+        "channels_used": pa.array([used.tolist() for _, _, _, used in rows], type=pa.list_(pa.float32())),
     }
-    if pooling in ("channel", "cls"):  # one vector per channel: say which channel each is
-        columns["channel_names"] = pa.array([recording.channel_names for _, recording, _ in rows])
     pq.write_table(pa.table(columns), out)
     return f"{len(rows)} rows x {rows[0][2].shape} embeddings"
 
@@ -353,9 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         required=True,
         help="output: OUT.npy (an [N, ...] array, with OUT.npy.files.txt listing the file of each row) or "
-        "OUT.parquet (one row per file: file, embedding)",
+        "OUT.parquet (one row per file: file, embedding, channel_names, channels_used)",
     )
     add_signal_options(embed_command, model_help)
+    add_quality_options(embed_command)
     embed_command.add_argument(
         "--pooling",
         choices=POOLINGS,

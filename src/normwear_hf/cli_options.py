@@ -1,4 +1,5 @@
-"""Options and checks that several ``normwear-hf`` commands share (signal files, zero-shot labels, devices).
+"""Options and checks that several ``normwear-hf`` commands share (signal files, zero-shot labels, quality masking,
+devices).
 
 A module of its own, below every command module, so that ``cli.py``, ``timeline_cli.py`` and ``cli_edge.py`` all
 import it and none imports another. Like the commands, it imports numpy and torch only inside the checks.
@@ -72,6 +73,33 @@ def add_zero_shot_options(command: argparse.ArgumentParser) -> None:
         "--question",
         help="the task question, e.g. 'What activity is the person doing?' (default: the model's default question)",
     )
+
+
+def add_quality_options(command: argparse.ArgumentParser) -> None:
+    """--quality-threshold and --no-quality-mask: which channel windows the embed and timeline commands leave out."""
+    command.add_argument(
+        "--quality-threshold",
+        type=float,
+        metavar="Q",
+        help="leave a channel out of a 6 s window when its quality (0-1: flatline, clipping, noise, implausible "
+        "heart rate) is below Q (default 0.5)",
+    )
+    command.add_argument("--no-quality-mask", action="store_true", help="score quality but feed every channel")
+
+
+def quality_threshold(args: argparse.Namespace) -> float | None:
+    """The threshold the quality options ask for (None: mask nothing); a ValueError for a bad or contradictory one."""
+    from .quality import DEFAULT_QUALITY_THRESHOLD, check_threshold
+
+    if args.no_quality_mask:
+        if args.quality_threshold is not None:
+            raise ValueError("--quality-threshold and --no-quality-mask contradict each other; pass one of them.")
+        return None
+    value = DEFAULT_QUALITY_THRESHOLD if args.quality_threshold is None else args.quality_threshold
+    try:
+        return check_threshold(value)
+    except ValueError as error:
+        raise ValueError(f"--quality-threshold {value:g}: {error}") from None
 
 
 def check_device(name: str | None) -> None:

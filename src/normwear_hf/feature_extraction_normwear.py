@@ -623,6 +623,7 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         progress: bool | None = None,
         desc: str = "windows",
         max_channel_windows: int | None = MAX_CHANNEL_WINDOWS,
+        return_windows: bool = False,
     ) -> Iterator[BatchFeature]:
         """The output of ``__call__(..., long_input="split")`` in pieces of at most ``max_windows`` windows.
 
@@ -634,7 +635,8 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         are only built ``max_windows`` at a time: memory stays bounded for hours of signal, where one call would
         hold every window's scalogram at once (about 0.3 MB per channel and window). ``recording_index`` keeps
         counting recordings of the whole input. ``progress`` shows a bar over the pieces (default: when there is
-        more than one).
+        more than one). ``return_windows`` adds ``raw_windows``: the piece's windows as a list of ``[C, l]`` float64
+        arrays at the model rate before cleaning (gaps filled), which signal-quality checks need.
         """
         for name, value in (("max_windows", max_windows), ("max_channel_windows", max_channel_windows)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -649,7 +651,10 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
             from tqdm.auto import tqdm
 
             for start, stop in tqdm(bounds, desc=desc, unit="batch", disable=not show):
-                yield self._featurize(windows[start:stop], types, names, tensor_kind, "split", device)
+                features = self._featurize(windows[start:stop], types, names, tensor_kind, "split", device)
+                if return_windows:
+                    features["raw_windows"] = [window for _, window in windows[start:stop]]
+                yield features
 
         return pieces()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 from .configuration_normwear import NormWearConfig
 from .feature_extraction_normwear import NormWearFeatureExtractor
 from .modeling_normwear import NormWearModel, channel_summaries, check_pooling, finish_pooling
+from .quality import DEFAULT_QUALITY_THRESHOLD, WindowQuality, check_threshold, score_windows
 
 DEFAULT_MODEL_DESCRIPTION = (
     "the bundled checkpoint normwear_hf.DEFAULT_CHECKPOINT: NormWear small (256 wide, 6 blocks, patch 13 x 13), "
@@ -44,6 +46,17 @@ def _default_model() -> tuple[NormWearModel, NormWearFeatureExtractor]:
     return model.eval(), extractor
 
 
+@dataclass
+class EmbedOutput:
+    """What ``embed(..., return_quality=True)`` returns: the embeddings and, per input recording, the quality of
+    each channel in each 6 s window and whether the model used it (per-recording lists: channel counts differ)."""
+
+    embeddings: np.ndarray  # what embed returns without return_quality
+    quality: list[np.ndarray]  # per recording [windows, C] scores in [0, 1] (quality.py)
+    channels_used: list[np.ndarray]  # per recording [windows, C] bool: the channel windows the model saw
+    problems: list[list[list[str]]]  # per recording and window: the failed check of each channel below the threshold
+
+
 def embed(
     signals: Any,
     sampling_rate: float | Sequence[Any],
@@ -55,7 +68,9 @@ def embed(
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     progress: bool | None = None,
-) -> np.ndarray:
+    quality_threshold: float | None = DEFAULT_QUALITY_THRESHOLD,
+    return_quality: bool = False,
+) -> np.ndarray | EmbedOutput:
     """Embed recordings of any length, channel count and sampling rate.
 
     Long recordings are split into 6 s windows whose embeddings are averaged, so one row comes back per
@@ -63,14 +78,24 @@ def embed(
     ``"channel"`` / ``"cls"`` ``[N, C, D]``, ``"probe"`` ``[N, C * D]``, ``"probe_level"`` ``[N, C * (D + 1)]``
     (each channel's level, log10 mean |x| averaged over its windows, after its D values).
 
+    Each channel of each window is scored for quality first (flatline, clipping, broadband noise, heart-rate
+    plausibility for ECG / PPG: ``normwear_hf.quality``, the checks a timeline runs), and channels below
+    ``quality_threshold`` are left out of that window, so a detached sensor does not pull the recording's
+    embedding through the fusion blocks. A channel left out of every window of a recording gets zeros under the
+    per-channel poolings; a window whose channels all fail keeps its best one.
+
     Args:
         signals: one recording ``[C, T]``, a batch ``[B, C, T]``, or a list of recordings (see the feature
             extractor for every accepted form).
         sampling_rate: Hz; one number, one per channel, or one entry per recording.
         dtype: e.g. ``torch.bfloat16`` to run the model under autocast (about 2-3x faster on recent CPUs).
         progress: show a progress bar (default: when there is more than one batch).
+        quality_threshold: channels scoring below it (0-1) are masked in that window; ``None`` feeds every
+            channel (embeddings of a fixed layout, e.g. features for a probe that must see noisy channels).
+        return_quality: return an :class:`EmbedOutput` (embeddings, quality, channels used) instead of the array.
     """
     check_pooling(pooling)
+    threshold = check_threshold(quality_threshold)
     if model is None or feature_extractor is None:
         default_model, default_extractor = load_default_model()
         model = model or default_model
@@ -79,6 +104,7 @@ def embed(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model = model.to(device).eval()
+    scored = threshold is not None or return_quality
 
     # Scalograms are built one batch of windows at a time: memory stays bounded for hours of signal.
     batches = feature_extractor.iter_batches(
@@ -89,10 +115,21 @@ def embed(
         return_tensors="pt",
         progress=progress,
         desc="embedding",
+        return_windows=scored,
     )
-    summaries, present, owners = [], [], []
+    summaries, present, owners, checks = [], [], [], []
     with torch.no_grad():
         for features in batches:
+            if scored:
+                checked = score_windows(
+                    features["raw_windows"],
+                    feature_extractor.sampling_rate,
+                    features["channel_mask"].numpy(),
+                    threshold,
+                    features.get("channel_types"),
+                )
+                features["channel_mask"] = torch.from_numpy(checked.channel_mask)
+                checks.append(checked)
             batch = {name: features[name].to(device) for name in ("input_values", "channel_mask", "time_mask")}
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                 outputs = model(**batch, return_dict=True)
@@ -104,5 +141,25 @@ def embed(
         width = max(s.shape[1] for s in summaries)
         summaries = [torch.nn.functional.pad(s, (0, 0, 0, width - s.shape[1])) for s in summaries]
         present = [torch.nn.functional.pad(p, (0, width - p.shape[1])) for p in present]
-    pooled = finish_pooling(torch.cat(summaries), torch.cat(present), pooling, torch.cat(owners))
-    return pooled.cpu().numpy()
+    owner = torch.cat(owners)
+    pooled = finish_pooling(torch.cat(summaries), torch.cat(present), pooling, owner).cpu().numpy()
+    if not return_quality:
+        return pooled
+    return EmbedOutput(pooled, *_per_recording(checks, owner.numpy(), len(pooled)))
+
+
+def _per_recording(
+    checks: list[WindowQuality], owner: np.ndarray, count: int
+) -> tuple[list[np.ndarray], list[np.ndarray], list[list[list[str]]]]:
+    """The window-major quality of ``embed``'s pieces regrouped per recording, without the padded channels."""
+    problems = [row for checked in checks for row in checked.problems]
+    scores = [row for checked in checks for row in checked.score]
+    used = [row for checked in checks for row in checked.channel_mask]
+    quality, channels_used, named = [], [], []
+    for recording in range(count):
+        rows = np.flatnonzero(owner == recording)
+        width = len(problems[rows[0]])
+        quality.append(np.stack([scores[i][:width] for i in rows]).astype(np.float32))
+        channels_used.append(np.stack([used[i][:width] for i in rows]).astype(bool))
+        named.append([problems[i] for i in rows])
+    return quality, channels_used, named

@@ -16,7 +16,7 @@ hide flatlines and clipping) and gives a score in [0, 1] (1 = clean); a channel'
 * ``spectrum``: the share of power above 20 Hz (broadband noise, electrode motion); skipped for EEG, EMG and
   PCG, whose content is legitimately broadband.
 * ``heart_rate``: for ECG and PPG (``channel_types``), how periodic the window is at a heart rate of 30-210 bpm
-  (the highest normalised autocorrelation at lags of 0.29-2 s).
+  (the highest normalised autocorrelation at lags of 0.29-2 s); a window shorter than 4 s is not judged.
 
 Only numpy is used: this runs on every window of a day-long recording.
 """
@@ -89,8 +89,8 @@ def _periodicity(x: np.ndarray, sampling_rate: float) -> np.ndarray:
     """Highest normalised autocorrelation ``[K]`` at heart-beat lags (0.29-2 s) of ``x`` ``[K, L]``."""
     length = x.shape[-1]
     low_lag = int(np.floor(sampling_rate * 60.0 / HEART_RATE_BPM[1]))
-    high_lag = min(int(np.ceil(sampling_rate * 60.0 / HEART_RATE_BPM[0])), length // 2)
-    if high_lag <= low_lag:
+    high_lag = int(np.ceil(sampling_rate * 60.0 / HEART_RATE_BPM[0]))
+    if length < 2 * high_lag:  # too short for two beats at the slowest rate (embed's last window): not judged
         return np.ones(x.shape[0])
     centred = x - x.mean(axis=-1, keepdims=True)
     size = 1 << int(np.ceil(np.log2(2 * length)))
@@ -177,3 +177,52 @@ def quality_mask(channel_mask: np.ndarray, quality: np.ndarray, threshold: float
         best = np.argmax(np.where(mask, quality, -np.inf), axis=1)
         keep[np.flatnonzero(empty), best[empty]] = True
     return keep.astype(np.int64)
+
+
+@dataclass
+class WindowQuality:
+    """Quality of ``N`` model windows of up to ``C`` channels, and the channel mask the model should get."""
+
+    score: np.ndarray  # [N, C] in [0, 1]; 0 for padded channels
+    channel_mask: np.ndarray  # [N, C] int64: the real channels that pass (see quality_mask)
+    problems: list[list[str]]  # [N][C_n]: the failed check of each channel below the threshold, else ""
+
+
+def score_windows(
+    windows: Sequence[np.ndarray],
+    sampling_rate: float,
+    channel_mask: np.ndarray,
+    threshold: float | None,
+    channel_types: Sequence[Sequence[str | None] | None] | None = None,
+    missing_fraction: Sequence[np.ndarray] | None = None,
+) -> WindowQuality:
+    """Score the channels of ``N`` model windows ``[C_n, L_n]`` and mask the bad ones: what a timeline and
+    ``embed`` both do before the model, so that one rule decides which channels a window feeds the model.
+
+    Args:
+        windows: raw signal at the model rate (gaps filled, before cleaning); channel counts and lengths may differ.
+        channel_mask: ``[N, C]`` real channels of the padded batch built from ``windows``.
+        threshold: channels below it are masked; ``None`` scores them but masks nothing.
+        channel_types: per window, one type (or None) per channel, or None.
+        missing_fraction: per window ``[C_n]``, the fraction of each channel that was missing.
+    """
+    count, width = len(windows), np.asarray(channel_mask).shape[1]
+    score = np.zeros((count, width))
+    problems: list[list[str]] = [[] for _ in windows]
+    by_length: dict[int, list[int]] = {}
+    for index, window in enumerate(windows):
+        by_length.setdefault(window.shape[1], []).append(index)
+    for members in by_length.values():  # equal lengths are scored together
+        sizes = [windows[i].shape[0] for i in members]
+        types = None
+        if channel_types is not None:
+            types = [kind for i, size in zip(members, sizes) for kind in (channel_types[i] or [None] * size)]
+        missing = None if missing_fraction is None else np.concatenate([missing_fraction[i] for i in members])
+        checked = channel_quality(np.concatenate([windows[i] for i in members]), sampling_rate, types, missing)
+        named = checked.problems(threshold if threshold is not None else -1.0)
+        offset = 0
+        for i, size in zip(members, sizes):
+            score[i, :size] = checked.score[offset : offset + size]
+            problems[i] = named[offset : offset + size]
+            offset += size
+    return WindowQuality(score, quality_mask(channel_mask, score, threshold), problems)

@@ -30,7 +30,7 @@ import torch
 from . import feature_extraction_normwear
 from .feature_extraction_normwear import NormWearFeatureExtractor
 from .modeling_normwear import NormWearModel, channel_summaries, finish_pooling
-from .quality import DEFAULT_QUALITY_THRESHOLD, channel_quality, check_threshold, quality_mask
+from .quality import DEFAULT_QUALITY_THRESHOLD, check_threshold, score_windows
 from .streaming import StreamWindow, WindowStream
 from .timeline_sources import RecordingSource, _labels, _rates, open_recording
 from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
@@ -155,17 +155,17 @@ class WindowScorer:
     @torch.no_grad()
     def _batch(self, windows: list[StreamWindow]) -> list[TimelineWindow]:
         extractor = self.extractor
-        channels = windows[0].values.shape[0]
         with _quiet_flat_warnings():
             features = extractor._featurize([(0, w.values) for w in windows], None, None, "pt", "split")
-        values = np.concatenate([w.values for w in windows])
-        missing = np.concatenate([w.missing for w in windows])
-        scores = channel_quality(
-            values, extractor.sampling_rate, (self.channel_types or [None] * channels) * len(windows), missing
+        checked = score_windows(
+            [w.values for w in windows],
+            extractor.sampling_rate,
+            features["channel_mask"].numpy(),
+            self.threshold,
+            [self.channel_types] * len(windows),
+            [w.missing for w in windows],
         )
-        quality = scores.score.reshape(len(windows), channels)
-        mask = quality_mask(features["channel_mask"].numpy(), quality, self.threshold)
-        problems = scores.problems(self.threshold if self.threshold is not None else -1.0)
+        quality, mask = checked.score, checked.channel_mask
         batch = {
             "input_values": features["input_values"].to(self.device),
             "channel_mask": torch.from_numpy(mask).to(self.device),
@@ -194,7 +194,7 @@ class WindowScorer:
                 probabilities=None if probabilities is None else probabilities[i],
                 quality=quality[i].astype(np.float32),
                 channels_used=mask[i].astype(bool),
-                problems=problems[i * channels : (i + 1) * channels],
+                problems=checked.problems[i],
                 signal_min=w.values.min(axis=1).astype(np.float32),
                 signal_max=w.values.max(axis=1).astype(np.float32),
             )

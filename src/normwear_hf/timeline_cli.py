@@ -10,7 +10,14 @@ import argparse
 import time
 from pathlib import Path
 
-from .cli_options import add_signal_options, add_zero_shot_options, check_device, input_files
+from .cli_options import (
+    add_quality_options,
+    add_signal_options,
+    add_zero_shot_options,
+    check_device,
+    input_files,
+    quality_threshold,
+)
 
 
 def add_timeline_command(commands, model_help: str) -> None:
@@ -28,13 +35,7 @@ def add_timeline_command(commands, model_help: str) -> None:
     command.add_argument("--out", required=True, metavar="OUT.parquet", help="the table: one row per window")
     add_zero_shot_options(command)
     add_signal_options(command, model_help)
-    command.add_argument(
-        "--quality-threshold",
-        type=float,
-        default=0.5,
-        help="mask channels whose quality (0-1) is below this in a window (default 0.5)",
-    )
-    command.add_argument("--no-quality-mask", action="store_true", help="score quality but feed every channel")
+    add_quality_options(command)
     command.add_argument("--no-plot", action="store_true", help="skip the PNG")
     command.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default 32)")
     command.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
@@ -67,9 +68,7 @@ def run_timeline(args: argparse.Namespace) -> int:
             labels = check_candidate_labels(args.labels)
         except ValueError as error:
             raise ValueError(f"--labels {args.labels!r}: {error}") from None
-    from .quality import check_threshold
-
-    threshold = None if args.no_quality_mask else check_threshold(args.quality_threshold)
+    threshold = quality_threshold(args)
     check_device(args.device)
     rates, files = input_files(args)
 

@@ -175,6 +175,7 @@ def extract_embeddings(
                     batch_size=batch_size,
                     dtype=dtype,
                     progress=False,
+                    quality_threshold=None,  # probes see every channel (the noise tasks are about bad ones)
                 )
             )
             bar.update(len(batch))
