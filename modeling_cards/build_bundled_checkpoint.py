@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 from normwear_hf import DEFAULT_CHECKPOINT, NormWearFeatureExtractor, NormWearForZeroShotClassification
-from normwear_hf.data.corpus_io import make_staging_folder, publish_folder
 from normwear_hf.model_card import write_model_card
+from normwear_hf.utils.atomic import make_staging_folder, publish_folder
 
 MAX_BYTES = 60 * 1024 * 1024
 RESULT_FILES = ("zero_shot_results.json", "zero_shot_results.md")

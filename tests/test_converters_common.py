@@ -1,4 +1,4 @@
-"""Converter machinery: subject-wise splits, the restricted unpickler, atomic conversion and the dataset card.
+"""Converter machinery: the restricted unpickler, atomic conversion and the dataset card.
 
 A fake corpus module (installed under a corpus name in ``sys.modules``) stands in for a real converter, so these
 tests need no corpus files; the WESAD and PPG-DaLiA tests run the real converters end to end.
@@ -22,44 +22,6 @@ from normwear_hf.data.converters.safe_pickle import (
     load_pickle,
 )
 from normwear_hf.data.schema import WEARABLE_FEATURES, make_example
-
-# ----------------------------------------------------------------------------------------------------------------
-# subject_split / row_split
-# ----------------------------------------------------------------------------------------------------------------
-
-
-def test_subject_split_keeps_subjects_apart_and_is_seeded():
-    ids = [f"S{n}" for n in range(10) for _ in range(n + 1)]  # 10 subjects, 1..10 rows each
-    train, test = common.subject_split(ids, test_fraction=0.2, seed=3)
-    assert sorted(train + test) == list(range(len(ids)))
-    assert {ids[i] for i in train}.isdisjoint({ids[i] for i in test})
-    assert len({ids[i] for i in test}) == 2  # 0.2 of 10 subjects
-    assert train == sorted(train) and test == sorted(test)
-    assert common.subject_split(ids, 0.2, seed=3) == (train, test)
-    others = {tuple(common.subject_split(ids, 0.2, seed=s)[1]) for s in range(8)}
-    assert len(others) > 1  # the seed matters
-
-
-def test_subject_split_bounds_and_errors():
-    ids = ["a", "b", "a", "c"]
-    _, test = common.subject_split(ids, test_fraction=0.01, seed=0)
-    assert len({ids[i] for i in test}) == 1  # at least one test subject
-    train, _ = common.subject_split(ids, test_fraction=0.99, seed=0)
-    assert len({ids[i] for i in train}) == 1  # at least one train subject
-    assert common.subject_split(ids, test_fraction=0.0) == ([0, 1, 2, 3], [])
-    with pytest.raises(ValueError, match="at least 2 subjects"):
-        common.subject_split(["a", "a"], 0.2)
-    with pytest.raises(ValueError, match="no subject id"):
-        common.subject_split(["a", "", "b"], 0.2)
-    with pytest.raises(ValueError, match=r"test_fraction must be in \[0, 1\)"):
-        common.subject_split(ids, 1.0)
-
-
-def test_row_split_is_seeded_and_covering():
-    train, test = common.row_split(10, 0.3, seed=1)
-    assert len(test) == 3 and sorted(train + test) == list(range(10))
-    assert common.row_split(10, 0.3, seed=1) == (train, test)
-    assert common.row_split(10, 0.3, seed=2) != (train, test)
 
 
 def test_size_category():

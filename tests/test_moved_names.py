@@ -11,6 +11,12 @@ MOVED = [
     ("normwear_hf.zero_shot.evaluate", "with_interval", "normwear_hf.evaluation.zero_shot_report"),
     ("normwear_hf.zero_shot.evaluate", "has_interval", "normwear_hf.evaluation.zero_shot_report"),
     ("normwear_hf.zero_shot.evaluate", "INTERVAL_NOTE", "normwear_hf.evaluation.zero_shot_report"),
+    ("normwear_hf.data.converters.common", "subject_split", "normwear_hf.utils.splits"),
+    ("normwear_hf.data.converters.common", "row_split", "normwear_hf.utils.splits"),
+    ("normwear_hf.evaluation.probe", "subject_split", "normwear_hf.utils.splits"),
+    ("normwear_hf.evaluation.tasks", "stratified_subsample", "normwear_hf.utils.splits"),
+    ("normwear_hf.data.corpus_io", "make_staging_folder", "normwear_hf.utils.atomic"),
+    ("normwear_hf.data.corpus_io", "publish_folder", "normwear_hf.utils.atomic"),
 ]
 
 

@@ -8,7 +8,6 @@ import torch
 from conftest import tiny_config
 
 from normwear_hf import NormWearFeatureExtractor, NormWearModel
-from normwear_hf.data.converters import common
 from normwear_hf.data.schema import make_example
 from normwear_hf.evaluation import probe
 from normwear_hf.evaluation.probe import (
@@ -129,12 +128,6 @@ def test_partial_keeps_every_class_and_the_fraction():
     assert len(partial_indices(3, 0.1, seed=0)) == 1
     with pytest.raises(ValueError, match="fraction"):
         partial_indices(10, 0.0)
-
-
-def test_subject_split_is_the_converters_one():
-    assert probe.subject_split is common.subject_split
-    train, test = probe.subject_split(["s1", "s1", "s2", "s3", "s4", "s5"], test_fraction=0.2, seed=0)
-    assert sorted(train + test) == list(range(6))
 
 
 # --------------------------------------------------------------------------------------------------- bootstrap

@@ -18,7 +18,6 @@ from normwear_hf.evaluation.tasks import (
     available_tasks,
     load_task,
     missing_task_reason,
-    stratified_subsample,
     ucr_data_dir,
 )
 
@@ -124,16 +123,6 @@ def test_ecg5000_max_test_is_a_stratified_seeded_subsample():
     ids = [r["recording_id"] for r in capped.test]
     assert ids == [r["recording_id"] for r in same.test] != [r["recording_id"] for r in other.test]
     assert "capped at 100" in capped.notes
-
-
-def test_stratified_subsample_allocation():
-    labels = np.array(["a"] * 60 + ["b"] * 30 + ["c"] * 10)
-    picked = stratified_subsample(labels, 10, seed=0)
-    assert Counter(labels[picked].tolist()) == {"a": 6, "b": 3, "c": 1}
-    assert np.all(np.diff(picked) > 0)
-    rare = np.array(["a"] * 98 + ["b", "c"])
-    assert Counter(rare[stratified_subsample(rare, 5, seed=3)].tolist()) == {"a": 3, "b": 1, "c": 1}
-    np.testing.assert_array_equal(stratified_subsample(labels, 500), np.arange(100))
 
 
 @pytest.mark.parametrize(

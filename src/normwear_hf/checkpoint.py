@@ -251,7 +251,7 @@ def export_checkpoint(
     without this package too. A non-empty ``out_dir`` is refused unless ``overwrite``; the folder is built
     under a temporary name and renamed into place when complete.
     """
-    from .data.corpus_io import make_staging_folder, publish_folder
+    from .utils.atomic import make_staging_folder, publish_folder
 
     source = Path(resolve_model_path(name_or_path))
     out_dir = Path(out_dir).expanduser()

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checkpoint import DEFAULT_CHECKPOINT, DEFAULT_MODEL_NAME
+from .utils.atomic import write_text_atomic
 
 REPO_ID = DEFAULT_MODEL_NAME
 """The Hub-style name the bundled checkpoint is cached under."""
@@ -154,18 +155,6 @@ def _read_stamp(repo: Path, key: str) -> dict | None:
     return stamp
 
 
-def _write_atomically(path: Path, text: str, scratch: Path) -> None:
-    """Write ``text`` to a temporary file in ``scratch`` (same filesystem) and rename it onto ``path``."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    temporary = scratch / f"tmp-{uuid.uuid4().hex}"
-    try:
-        temporary.write_text(text)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def _versions_of(repo: Path) -> dict[str, set[str]]:
     """revision -> the package versions whose stamps name it."""
     versions: dict[str, set[str]] = {}
@@ -197,7 +186,7 @@ def _point_main(repo: Path, revision: str, version: str) -> bool:
     if current and (repo / "snapshots" / current).is_dir():
         if any(_is_newer(other, version) for other in _versions_of(repo).get(current, ())):
             return False
-    _write_atomically(main, revision, repo / _META)
+    write_text_atomic(main, revision, scratch=repo / _META)
     return True
 
 
@@ -340,7 +329,7 @@ def _place(repo: Path, key: str, version: str) -> CachedSnapshot:
             (absent / name).parent.mkdir(parents=True, exist_ok=True)
             (absent / name).touch()
     stamp = {"revision": revision, "version": version, "files": files, "source": DEFAULT_CHECKPOINT}
-    _write_atomically(scratch / f"{key}.json", json.dumps(stamp, indent=1), scratch)
+    write_text_atomic(scratch / f"{key}.json", json.dumps(stamp, indent=1), scratch=scratch)
     is_main = _point_main(repo, revision, version)
     with contextlib.suppress(OSError):  # best effort: another process may be pruning too
         _prune(repo, revision, version)

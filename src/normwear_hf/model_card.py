@@ -40,7 +40,6 @@ import shlex
 import shutil
 import statistics
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +49,7 @@ import yaml
 
 from .evaluation.benchmark import METHOD_LABELS
 from .evaluation.zero_shot_report import INTERVAL_NOTE, has_interval, with_interval
+from .utils.atomic import write_text_atomic
 
 __all__ = [
     "CARD_NAME",
@@ -941,17 +941,6 @@ def fill_template(template: str, values: Mapping[str, str]) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_model_card(
     out_dir: str | os.PathLike,
     benchmark_results: str | os.PathLike,
@@ -1061,7 +1050,7 @@ def write_model_card(
         "untested_limitation": _untested_limitation(results, zero_shot),
     }
     card = out_dir / CARD_NAME
-    _write_text_atomic(card, fill_template(template_text, values))
+    write_text_atomic(card, fill_template(template_text, values))
     return card
 
 

@@ -209,7 +209,7 @@ def export_onnx(
     """
     require_onnx()
     from .checkpoint import _load, backbone_of, resolve_model_path
-    from .data.corpus_io import make_staging_folder, publish_folder
+    from .utils.atomic import make_staging_folder, publish_folder
     from .zero_shot.engine import check_candidate_labels, check_template, has_zero_shot_head
     from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
 

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import shutil
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .._lazy import moved_getattr
+from ..utils import atomic
 from .schema import WEARABLE_FEATURES, validate_example
 
 logger = logging.getLogger(__name__)
@@ -105,10 +106,10 @@ def write_corpus(
     if shard_rows < 1:
         raise ValueError(f"shard_rows must be at least 1, got {shard_rows}.")
     out_dir = Path(out_dir)
-    staging = make_staging_folder(out_dir, overwrite)
+    staging = atomic.make_staging_folder(out_dir, overwrite)
     try:
         shards = _write_shards(examples, staging, shard_rows, progress, split)
-        publish_folder(staging, out_dir)
+        atomic.publish_folder(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -157,33 +158,8 @@ def _write_shards(examples, staging: Path, shard_rows: int, progress: bool, spli
         "features": WEARABLE_FEATURES.to_dict(),
         "composition": accumulator.result(),
     }
-    temporary = staging / f".{MANIFEST_NAME}.tmp"
-    temporary.write_text(json.dumps(manifest, indent=2))
-    os.replace(temporary, staging / MANIFEST_NAME)
+    atomic.write_text_atomic(staging / MANIFEST_NAME, json.dumps(manifest, indent=2))
     return [s["file"] for s in shards]
-
-
-def make_staging_folder(out_dir: Path, overwrite: bool) -> Path:
-    """A hidden, empty folder beside ``out_dir`` to build in; refuses a non-empty ``out_dir`` unless ``overwrite``."""
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise FileExistsError(f"{out_dir} exists and is not empty; pass overwrite=True (--overwrite) to replace it.")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:12]}"
-    staging.mkdir()
-    return staging
-
-
-def publish_folder(staging: Path, out_dir: Path) -> None:
-    """Rename the finished folder to ``out_dir``; an old ``out_dir`` is removed only afterwards."""
-    retired = None
-    if out_dir.exists() or out_dir.is_symlink():
-        retired = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:12]}"
-        os.replace(out_dir, retired)
-    os.replace(staging, out_dir)
-    if retired is not None and retired.is_dir() and not retired.is_symlink():
-        shutil.rmtree(retired, ignore_errors=True)
-    elif retired is not None:
-        retired.unlink()
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -396,3 +372,8 @@ def format_composition(composition: Mapping[str, Any]) -> str:
             f"| {source} | {entry['segments']:,} | {entry['hours']:.3f} | {entry['channel_hours']:.3f} | {detail} |"
         )
     return "\n".join(lines)
+
+
+# The staging-folder helpers moved to normwear_hf.utils.atomic (checkpoint and ONNX export use them too); the old
+# path works for one more release.
+__getattr__ = moved_getattr(__name__, dict.fromkeys(("make_staging_folder", "publish_folder"), "..utils.atomic"))

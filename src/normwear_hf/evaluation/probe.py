@@ -28,8 +28,8 @@ Decisions
 - Bootstrap: percentile interval over ``n`` resamples of the test cases with replacement; resamples on which
   the metric is undefined (one class only, for AUROC) are skipped and counted.
 - Standard deviations over seeds use ``ddof=1`` (0 for a single seed).
-- Splits reuse :func:`normwear_hf.data.converters.common.subject_split` (subject-wise, seeded, fraction of
-  subjects).
+- Splits: :func:`normwear_hf.utils.splits.subject_split` (subject-wise, seeded, fraction of subjects), the
+  converters' own.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -47,9 +46,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..data.converters.common import subject_split
+from .._lazy import moved_getattr
 from ..data.schema import extractor_inputs
 from ..inference import embed
+from ..utils.atomic import atomic_writer
 from .metrics import load_metric
 from .metrics.accuracy import accuracy_score
 from .metrics.auroc import auroc_score
@@ -66,7 +66,6 @@ __all__ = [
     "fit_probe",
     "linear_probe",
     "partial_indices",
-    "subject_split",
 ]
 
 KINDS = ("classification", "regression")
@@ -187,15 +186,8 @@ def extract_embeddings(
         )
     embeddings = np.concatenate(chunks).astype(np.float32, copy=False)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(suffix=".npy.tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.save(file, embeddings, allow_pickle=False)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_writer(path, "wb", suffix=".npy.tmp") as file:
+            np.save(file, embeddings, allow_pickle=False)
     return embeddings
 
 
@@ -544,3 +536,7 @@ def evaluate_features(
             **subset_runs(lambda seed: partial_indices(len(train_y), partial, seed, labels=labels)),
         }
     return report
+
+
+# subject_split moved to normwear_hf.utils.splits; the old path works for one more release.
+__getattr__ = moved_getattr(__name__, {"subject_split": "..utils.splits"})

@@ -62,10 +62,12 @@ from typing import Any
 
 import numpy as np
 
+from .._lazy import moved_getattr
 from ..data.real_corpora import DATA_PACKAGES, MissingDataPackageError, install_command
 from ..data.real_corpora import _missing_reason as _data_package_problem
 from ..data.schema import make_example
 from ..signal_processing import TARGET_SAMPLING_RATE
+from ..utils import splits
 
 __all__ = [
     "REAL_TASKS",
@@ -79,7 +81,6 @@ __all__ = [
     "load_tasks",
     "missing_task_reason",
     "row_label",
-    "stratified_subsample",
     "ucr_data_dir",
 ]
 
@@ -152,49 +153,11 @@ def row_label(row: Mapping[str, Any], name: str, kind: str = "classification") -
     raise KeyError(f"row {row.get('recording_id', '?')!r} has no {kind} label {name!r}.")
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# subsampling
-# ----------------------------------------------------------------------------------------------------------------
-def stratified_subsample(labels: Sequence[Any] | np.ndarray, size: int, seed: int = 0) -> np.ndarray:
-    """Sorted indices of a seeded subsample of ``size`` items with class proportions kept.
-
-    Each class first gets one item (when ``size`` is at least the number of classes), the remainder is shared
-    in proportion to class size by largest remainder, never more than a class holds. ``size`` at or above the
-    number of items returns all indices.
-    """
-    labels = np.asarray(labels)
-    n = labels.size
-    if size < 0:
-        raise ValueError(f"size must be non-negative, got {size}.")
-    if size >= n:
-        return np.arange(n)
-    rng = np.random.default_rng(seed)
-    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    take = np.zeros(classes.size, dtype=np.int64)
-    if size >= classes.size:
-        take[:] = 1
-    remaining = size - int(take.sum())
-    room = counts - take
-    while remaining > 0:
-        quota = remaining * room / room.sum()
-        whole = np.minimum(np.floor(quota).astype(np.int64), room)
-        if whole.sum() == 0:  # hand out single items by largest fractional part
-            order = np.argsort(-(quota - np.floor(quota)), kind="stable")
-            for index in order[:remaining]:
-                if room[index] > 0:
-                    whole[index] += 1
-        take += whole
-        room -= whole
-        remaining -= int(whole.sum())
-    chosen = [rng.choice(np.flatnonzero(inverse == c), size=int(k), replace=False) for c, k in enumerate(take)]
-    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
-
-
 def _cap_test(task: Task, max_test: int | None, seed: int) -> Task:
     if max_test is None or max_test >= len(task.test):
         return task
     if task.kind == "classification":
-        keep = stratified_subsample(task.y_test, max_test, seed)
+        keep = splits.stratified_subsample(task.y_test, max_test, seed)
     else:
         keep = np.sort(np.random.default_rng(seed).choice(len(task.test), size=max_test, replace=False))
     task.test = [task.test[i] for i in keep]
@@ -602,3 +565,7 @@ def load_tasks(names: Iterable[str] | None = None, **kwargs: Any) -> dict[str, T
             continue
         result[name] = load_task(name, **kwargs)
     return result
+
+
+# stratified_subsample moved to normwear_hf.utils.splits; the old path works for one more release.
+__getattr__ = moved_getattr(__name__, {"stratified_subsample": "..utils.splits"})

@@ -3,9 +3,9 @@
     normwear-hf convert wesad /data/WESAD --out converted/wesad --seed 0
 
 :func:`convert` imports ``normwear_hf.data.converters.<corpus>``, streams its rows (``iter_examples``) into an
-Arrow file, splits them by subject (:func:`subject_split`; no subject in both splits), saves the
-``DatasetDict`` with ``save_to_disk`` and writes ``README.md``, a Hub dataset card (YAML front matter plus the
-description, sampling rates, label mapping, split rule and citation). Everything is built in a hidden staging
+Arrow file, splits them by subject (:func:`~normwear_hf.utils.splits.subject_split`; no subject in both splits),
+saves the ``DatasetDict`` with ``save_to_disk`` and writes ``README.md``, a Hub dataset card (YAML front matter plus
+the description, sampling rates, label mapping, split rule and citation). Everything is built in a hidden staging
 folder next to ``out_dir`` and renamed into place at the end, so an interrupted conversion never leaves a folder
 that looks complete. Nothing is uploaded: to publish, ``load_from_disk(out_dir).push_to_hub(repo)`` and then
 ``huggingface_hub.DatasetCard.load(out_dir / "README.md").push_to_hub(repo)`` (the card's ``configs`` match the
@@ -29,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from ..corpus_io import make_staging_folder, publish_folder
+from ..._lazy import moved_getattr
+from ...utils import splits
+from ...utils.atomic import make_staging_folder, publish_folder
 from ..schema import WEARABLE_FEATURES, validate_example
 from . import CORPORA
 
@@ -45,9 +47,7 @@ __all__ = [
     "main",
     "read_channels",
     "require_keys",
-    "row_split",
     "size_category",
-    "subject_split",
 ]
 
 CARD_FIELDS = (
@@ -88,55 +88,6 @@ def load_corpus_module(corpus: str) -> ModuleType:
     if missing:
         raise ValueError(f"Converter module {name} breaks the converter contract: it lacks {', '.join(missing)}.")
     return module
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Splits
-# ----------------------------------------------------------------------------------------------------------------
-
-
-def subject_split(subject_ids: Sequence[str], test_fraction: float = 0.2, seed: int = 0) -> tuple[list[int], list[int]]:
-    """Row indices ``(train, test)`` such that no subject has rows in both.
-
-    Rule: the distinct subject ids, sorted, are permuted by ``numpy.random.default_rng(seed)``; the first
-    ``round(test_fraction * n_subjects)`` of them (at least 1 and at most ``n_subjects - 1`` when
-    ``test_fraction > 0``) are the test subjects. The fraction is one of subjects, not of rows. Indices keep
-    the input order. Needs at least two subjects (unless ``test_fraction == 0``) and no empty id.
-    """
-    _check_fraction(test_fraction)
-    ids = [str(subject) for subject in subject_ids]
-    if any(subject == "" for subject in ids):
-        empty = sum(subject == "" for subject in ids)
-        raise ValueError(f"{empty} of {len(ids)} rows have no subject id; a subject-wise split needs one on every row.")
-    subjects = sorted(set(ids))
-    if test_fraction == 0:
-        return list(range(len(ids))), []
-    if len(subjects) < 2:
-        raise ValueError(
-            f"A subject-wise split needs at least 2 subjects, got {len(subjects)} ({subjects}); "
-            "convert more subjects or pass test_fraction=0."
-        )
-    count = min(max(int(round(test_fraction * len(subjects))), 1), len(subjects) - 1)
-    order = np.random.default_rng(seed).permutation(len(subjects))
-    test_subjects = {subjects[i] for i in order[:count]}
-    train = [i for i, subject in enumerate(ids) if subject not in test_subjects]
-    test = [i for i, subject in enumerate(ids) if subject in test_subjects]
-    return train, test
-
-
-def row_split(num_rows: int, test_fraction: float = 0.2, seed: int = 0) -> tuple[list[int], list[int]]:
-    """Seeded row-wise split (for corpora without subject ids): ``round(test_fraction * num_rows)`` test rows."""
-    _check_fraction(test_fraction)
-    count = int(round(test_fraction * num_rows))
-    if test_fraction > 0 and num_rows >= 2:
-        count = min(max(count, 1), num_rows - 1)
-    test = set(np.random.default_rng(seed).permutation(num_rows)[:count].tolist())
-    return [i for i in range(num_rows) if i not in test], sorted(test)
-
-
-def _check_fraction(test_fraction: float) -> None:
-    if not 0 <= test_fraction < 1:
-        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}.")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -249,16 +200,17 @@ def convert(
 ):
     """Convert ``raw_dir`` (the corpus as published) into ``out_dir``: a ``DatasetDict`` plus ``README.md``.
 
-    Splits are subject-wise (:func:`subject_split`); a corpus without subject ids falls back to a seeded row
-    split (:func:`row_split`) with a warning. ``test_fraction=0`` writes only ``train``. An existing non-empty
-    ``out_dir`` is an error unless ``overwrite=True`` (then it is replaced only once the new one is complete).
+    Splits are subject-wise (:func:`~normwear_hf.utils.splits.subject_split`); a corpus without subject ids falls
+    back to a seeded row split (:func:`~normwear_hf.utils.splits.row_split`) with a warning. ``test_fraction=0``
+    writes only ``train``. An existing non-empty ``out_dir`` is an error unless ``overwrite=True`` (then it is
+    replaced only once the new one is complete).
     Returns the ``DatasetDict`` loaded from ``out_dir``.
     """
     import datasets
     from tqdm.auto import tqdm
 
     module = load_corpus_module(corpus)
-    _check_fraction(test_fraction)
+    splits.check_test_fraction(test_fraction)
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"{corpus}: raw data folder {raw_dir} does not exist (or is not a folder).")
@@ -280,19 +232,19 @@ def convert(
                 corpus,
                 seed,
             )
-            train, test = row_split(len(subject_ids), test_fraction, seed)
+            train, test = splits.row_split(len(subject_ids), test_fraction, seed)
             split_rule = f"row-wise (the corpus has no subject ids): {test_fraction:g} of the rows, seed {seed}"
         else:
-            train, test = subject_split(subject_ids, test_fraction, seed)
+            train, test = splits.subject_split(subject_ids, test_fraction, seed)
             split_rule = (
                 f"subject-wise: {test_fraction:g} of the subjects (rounded, at least one) are test subjects, "
                 f"drawn with numpy.random.default_rng({seed}); no subject is in both splits"
             )
         rows_dataset = datasets.Dataset.from_file(str(staging / _ROWS_FILE))
-        splits = {"train": rows_dataset.select(train)}
+        selected = {"train": rows_dataset.select(train)}
         if test:
-            splits["test"] = rows_dataset.select(test)
-        dataset_dict = datasets.DatasetDict(splits)
+            selected["test"] = rows_dataset.select(test)
+        dataset_dict = datasets.DatasetDict(selected)
         target = staging / "dataset"
         bars_were_disabled = datasets.utils.are_progress_bars_disabled()
         if not progress:
@@ -304,7 +256,7 @@ def convert(
                 datasets.utils.enable_progress_bars()
         card = build_card(module, dataset_dict, split_rule=split_rule, seed=seed, test_fraction=test_fraction)
         (target / "README.md").write_text(card, encoding="utf-8")
-        del dataset_dict, splits, rows_dataset
+        del dataset_dict, selected, rows_dataset
         publish_folder(target, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -504,3 +456,7 @@ def iter_subject_pickles(
         )
     for subject, path in tqdm(files, desc=name, unit=" subjects", disable=not progress):
         yield subject, str(path), load_pickle(path)
+
+
+# The splits moved to normwear_hf.utils.splits (the probes use them too); the old path works for one more release.
+__getattr__ = moved_getattr(__name__, dict.fromkeys(("row_split", "subject_split"), "...utils.splits"))

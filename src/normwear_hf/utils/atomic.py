@@ -1,0 +1,72 @@
+"""Files and folders that appear whole or not at all.
+
+A reader (another process, a resumed run, a cache lookup) must never see a half-written model card, embedding
+cache, corpus or exported model. Everything here writes under a temporary name on the same filesystem and
+renames it into place with ``os.replace`` (atomic on POSIX and Windows); a failure removes the temporary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+__all__ = ["atomic_writer", "make_staging_folder", "publish_folder", "write_text_atomic"]
+
+
+@contextlib.contextmanager
+def atomic_writer(
+    path: str | os.PathLike, mode: str = "w", suffix: str = ".tmp", scratch: str | os.PathLike | None = None
+) -> Iterator[IO]:
+    """Open a temporary file for writing and rename it onto ``path`` when the block ends without an error.
+
+    The temporary lives in ``scratch`` when given (a folder on the same filesystem, for folders where a stray
+    file would be read as data, such as a Hub cache's ``refs``), otherwise beside ``path``.
+    """
+    path = Path(path)
+    folder = Path(scratch) if scratch is not None else path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(suffix=suffix, dir=folder)
+    try:
+        with os.fdopen(handle, mode) as file:
+            yield file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, scratch: str | os.PathLike | None = None) -> Path:
+    """Write ``text`` to ``path`` through :func:`atomic_writer`; returns ``path``."""
+    with atomic_writer(path, "w", scratch=scratch) as file:
+        file.write(text)
+    return Path(path)
+
+
+def make_staging_folder(out_dir: Path, overwrite: bool) -> Path:
+    """A hidden, empty folder beside ``out_dir`` to build in; refuses a non-empty ``out_dir`` unless ``overwrite``."""
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
+        raise FileExistsError(f"{out_dir} exists and is not empty; pass overwrite=True (--overwrite) to replace it.")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
+    return staging
+
+
+def publish_folder(staging: Path, out_dir: Path) -> None:
+    """Rename the finished folder to ``out_dir``; an old ``out_dir`` is removed only afterwards."""
+    retired = None
+    if out_dir.exists() or out_dir.is_symlink():
+        retired = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:12]}"
+        os.replace(out_dir, retired)
+    os.replace(staging, out_dir)
+    if retired is not None and retired.is_dir() and not retired.is_symlink():
+        shutil.rmtree(retired, ignore_errors=True)
+    elif retired is not None:
+        retired.unlink()
