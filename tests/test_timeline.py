@@ -172,6 +172,19 @@ def test_embed_and_the_timeline_score_quality_with_one_rule(model, extractor):
         embed([channels], [[100.0, 100.0]], model=model, feature_extractor=extractor, quality_threshold=2.0)
 
 
+def test_huge_amplitudes_are_brought_to_unit_peak_as_the_extractor_does(model, extractor):
+    """A channel beyond 1e30 (a unit or decoding error) scores and embeds as at unit scale, in timelines and embed."""
+    ecg, ppg, types = heart_like(60, 100.0, seed=11), heart_like(60, 100.0, bpm=80, seed=12), ["ecg", "ppg"]
+    for path in ("timeline", "embed"):
+        plain = masked_run(path, [ecg, ppg], types, 0.5, model, extractor)
+        huge = masked_run(path, [ecg * 1e200, ppg], types, 0.5, model, extractor)
+        np.testing.assert_allclose(huge[2], plain[2], atol=1e-6)
+        np.testing.assert_allclose(huge[0], plain[0], atol=1e-4)
+        assert huge[1].all()
+    with pytest.raises(ValueError, match="float64 limit"):  # resampling itself overflows: said, not NaN embeddings
+        masked_run("timeline", [ecg * 1.7e308, ppg], types, 0.5, model, extractor)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -33,6 +33,7 @@ from .signal_processing import (
     resample,
     resample_ratio,
     resampled_length,
+    unit_peak_if_huge,
 )
 
 logger = logging.get_logger(__name__)
@@ -55,7 +56,6 @@ _MAX_LISTED = 5  # recordings/channels named individually in an aggregated warni
 # Rates this far above the model rate lose most of their bandwidth in resampling (EMG, high-resolution ECG):
 # say so once per rate and process, so a user of 10 kHz EMG knows that only the envelope-scale content survives.
 HIGH_RATE_FACTOR = 8.0
-HUGE_AMPLITUDE = 1e30
 # A window or scale bank larger than these cannot come from a real NormWear config; refusing them early avoids
 # multi-gigabyte allocations from a hostile preprocessor_config.json.
 MAX_WINDOW_LENGTH = 16384
@@ -436,12 +436,7 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         resampled: list[list[np.ndarray | None]] = [[None] * len(rec) for rec in recordings]
         for (fs, keep), members in groups.items():
             stack = np.stack([recordings[r][c][:keep] for r, c in members])
-            stack = self._fill_gaps(stack, members, fs)
-            # Every later step is scale-invariant (channels are normalised by their mean absolute value), but
-            # sums and squares of values near the float64 limit overflow to inf and NaN: bring such channels to
-            # unit peak first. No physical unit reaches HUGE_AMPLITUDE, so ordinary signals are untouched.
-            peak = np.max(np.abs(stack), axis=1, keepdims=True)
-            stack = np.where(peak > HUGE_AMPLITUDE, stack / np.where(peak > HUGE_AMPLITUDE, peak, 1.0), stack)
+            stack = unit_peak_if_huge(self._fill_gaps(stack, members, fs))  # values near the float64 limit
             out = resample(stack, fs, target)
             for (r, c), row in zip(members, out, strict=True):
                 resampled[r][c] = row

@@ -107,6 +107,23 @@ def resample(x: np.ndarray, orig_rate: float, target_rate: float = TARGET_SAMPLI
 # ----------------------------------------------------------------------------------------------
 # Cleaning
 # ----------------------------------------------------------------------------------------------
+#: Peak |x| beyond which a channel is brought to unit peak first: no physical unit comes near it.
+HUGE_AMPLITUDE = 1e30
+
+
+def unit_peak_if_huge(x: np.ndarray, limit: float = HUGE_AMPLITUDE) -> np.ndarray:
+    """Rows of ``x`` ``[..., T]`` whose peak |x| exceeds ``limit`` divided by that peak; other rows unchanged.
+
+    Every later step is scale-invariant (channels are normalised by their mean absolute value), but sums and
+    squares of values near the float64 limit overflow to inf and NaN. Ordinary signals are returned as they are.
+    """
+    peak = np.max(np.abs(x), axis=-1, keepdims=True)
+    huge = peak > limit
+    if not huge.any():
+        return x
+    return np.where(huge, x / np.where(huge, peak, 1.0), x)
+
+
 def _gap_stats(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index of the last good sample at or before, and the next good sample at or after, each sample.
 

@@ -117,6 +117,12 @@ class StreamingResampler:
             out = scipy.signal.resample_poly(values, self.up, self.down, padtype="antireflect")[skip : skip + count]
         if out.size < count:  # the polyphase output is one sample short: edge-pad, as ``resample`` does
             out = np.pad(out, (0, count - out.size), mode="edge")
+        if not np.isfinite(out).all():  # windows divide huge values by their peak; this is beyond even that
+            raise ValueError(
+                f"a channel at {self.rate:g} Hz reaches the float64 limit (|x| near 1.8e308) and overflows when "
+                "resampled; no physical unit comes near it: divide the signal by a power of ten (e.g. 1e300), or check "
+                "its decoding."
+            )
         return np.ascontiguousarray(out)
 
 

@@ -31,6 +31,7 @@ from . import feature_extraction_normwear
 from .feature_extraction_normwear import NormWearFeatureExtractor
 from .modeling_normwear import NormWearModel, channel_summaries, finish_pooling
 from .quality import DEFAULT_QUALITY_THRESHOLD, check_threshold, score_windows
+from .signal_processing import unit_peak_if_huge
 from .streaming import StreamWindow, WindowStream
 from .timeline_sources import RecordingSource, _labels, _rates, open_recording
 from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
@@ -155,10 +156,11 @@ class WindowScorer:
     @torch.no_grad()
     def _batch(self, windows: list[StreamWindow]) -> list[TimelineWindow]:
         extractor = self.extractor
+        values = [unit_peak_if_huge(w.values) for w in windows]  # as the extractor treats whole channels
         with _quiet_flat_warnings():
-            features = extractor._featurize([(0, w.values) for w in windows], None, None, "pt", "split")
+            features = extractor._featurize([(0, v) for v in values], None, None, "pt", "split")
         checked = score_windows(
-            [w.values for w in windows],
+            values,
             extractor.sampling_rate,
             features["channel_mask"].numpy(),
             self.threshold,
