@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from normwear_hf.evaluation.metrics import METRICS, load_metric, metric_path
+from normwear_hf.evaluation.metrics.auroc import auroc_score
+from normwear_hf.zero_shot.evaluate import zero_shot_auroc
 
 sklearn_metrics = pytest.importorskip("sklearn.metrics")
 
@@ -55,6 +57,34 @@ def test_multiclass_auroc_is_sklearn_ovo_macro(seed):
     expected = sklearn_metrics.roc_auc_score(labels, probabilities, multi_class="ovo", average="macro")
     assert got == pytest.approx(expected, abs=1e-12)
     assert 0.5 < got < 1
+
+
+@pytest.mark.parametrize("classes", [2, 3, 5])
+def test_one_vs_rest_auroc_is_sklearn_ovr_macro_over_present_classes(classes):
+    rng = np.random.default_rng(classes)
+    labels = rng.integers(0, classes, 90)
+    if classes > 2:
+        labels[labels == classes - 1] = 0  # one class absent: the macro runs over the present ones
+    probabilities = rng.dirichlet(np.ones(classes), 90) + 0.4 * np.eye(classes)[labels]
+    got = auroc_score(labels, probabilities, multi_class="ovr")
+    present = np.unique(labels)
+    if classes == 2:
+        expected = sklearn_metrics.roc_auc_score(labels == 1, probabilities[:, 1])
+    else:
+        expected = np.mean([sklearn_metrics.roc_auc_score(labels == k, probabilities[:, k]) for k in present])
+    assert got == pytest.approx(expected, abs=1e-12)
+    assert zero_shot_auroc(probabilities, labels) == got  # zero-shot scoring is this function
+
+
+def test_auroc_multi_class_argument():
+    labels, probabilities = np.array([0, 1, 2, 2]), np.eye(3)[[0, 1, 2, 2]]
+    assert auroc_score(labels, probabilities, multi_class="ovo") == auroc_score(labels, probabilities, "ovr") == 1.0
+    with pytest.warns(DeprecationWarning, match="multi_class='ovo'"):
+        assert auroc_score(labels, probabilities, multiclass=True) == 1.0
+    with pytest.raises(ValueError, match="multi_class must be"):
+        auroc_score(labels, probabilities, multi_class="macro")
+    with pytest.raises(ValueError, match="at least two classes"):
+        auroc_score([1, 1], [[0.2, 0.8], [0.3, 0.7]], multi_class="ovr")
 
 
 def test_auroc_needs_both_classes():

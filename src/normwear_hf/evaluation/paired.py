@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .bootstrap import check_bootstrap_arguments, percentile_interval, resample
 from .probe import _metric_function
 
 
@@ -62,11 +63,8 @@ class PairedScores:
 
 
 def _interval(point: float, values: list[float], confidence: float) -> dict[str, float]:
-    if not values:
-        return {"point": point, "low": float("nan"), "high": float("nan"), "n_resamples": 0}
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return {"point": point, "low": float(low), "high": float(high), "n_resamples": len(values)}
+    low, high = percentile_interval(values, confidence)
+    return {"point": point, "low": low, "high": high, "n_resamples": len(values)}
 
 
 def paired_bootstrap(
@@ -79,27 +77,12 @@ def paired_bootstrap(
     """
     if not tasks:
         raise ValueError("paired_bootstrap needs at least one task.")
-    if n < 1 or not 0 < confidence < 1:
-        raise ValueError(f"n must be >= 1 and confidence in (0, 1); got n={n}, confidence={confidence}.")
-    rng = np.random.default_rng(seed)
+    check_bootstrap_arguments(n, confidence)
     names = list(tasks)
-    per_task: dict[str, list[float]] = {name: [] for name in names}
-    macro: list[float] = []
-    for _ in range(n):
-        drawn = []
-        for name in names:
-            size = tasks[name].references.shape[0]
-            try:
-                value = tasks[name].difference(rng.integers(0, size, size))
-            except ValueError:
-                drawn.append(None)
-                continue
-            per_task[name].append(value)
-            drawn.append(value)
-        if all(value is not None for value in drawn):
-            macro.append(float(np.mean(drawn)))
+    sizes = [tasks[name].references.shape[0] for name in names]
+    per_task, macro = resample(sizes, lambda index, rows: tasks[names[index]].difference(rows), n, seed)
     points = {name: tasks[name].difference() for name in names}
-    result = {name: _interval(points[name], per_task[name], confidence) for name in names}
+    result = {name: _interval(points[name], values, confidence) for name, values in zip(names, per_task)}
     result["macro"] = _interval(float(np.mean(list(points.values()))), macro, confidence)
     return result
 

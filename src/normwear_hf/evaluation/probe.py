@@ -50,6 +50,7 @@ from .._lazy import moved_getattr
 from ..data.schema import extractor_inputs
 from ..inference import embed
 from ..utils.atomic import atomic_writer
+from .bootstrap import check_bootstrap_arguments, percentile_interval, resample
 from .metrics import load_metric
 from .metrics.accuracy import accuracy_score
 from .metrics.auroc import auroc_score
@@ -387,7 +388,7 @@ def _metric_function(metric: str | Callable[[np.ndarray, np.ndarray], float]) ->
     if callable(metric):
         return metric
     functions = {
-        "auroc": lambda y, s: auroc_score(y, s, multiclass=np.asarray(s).ndim == 2),
+        "auroc": lambda y, s: auroc_score(y, s, multi_class="ovo" if np.asarray(s).ndim == 2 else None),
         "accuracy": accuracy_score,
         "f1": macro_f1_score,
         "mae": mean_absolute_error,
@@ -415,34 +416,15 @@ def bootstrap_ci(
 
     Returns ``{"point", "low", "high", "confidence", "n_resamples"}`` (``n_resamples``: the valid ones).
     """
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}.")
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}.")
+    check_bootstrap_arguments(n, confidence)
     function = _metric_function(metric)
     y_true, y_score = np.asarray(y_true), np.asarray(y_score_or_pred)
     if y_true.shape[0] != y_score.shape[0] or y_true.shape[0] == 0:
         raise ValueError(f"y_true has {y_true.shape[0]} cases, the scores {y_score.shape[0]}; need equal, > 0.")
     point = float(function(y_true, y_score))
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n):
-        sample = rng.integers(0, y_true.shape[0], y_true.shape[0])
-        try:
-            values.append(function(y_true[sample], y_score[sample]))
-        except ValueError:
-            continue
-    if not values:
-        return {"point": point, "low": float("nan"), "high": float("nan"), "confidence": confidence, "n_resamples": 0}
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return {
-        "point": point,
-        "low": float(low),
-        "high": float(high),
-        "confidence": confidence,
-        "n_resamples": len(values),
-    }
+    (values,), _ = resample([y_true.shape[0]], lambda _, rows: function(y_true[rows], y_score[rows]), n, seed)
+    low, high = percentile_interval(values, confidence)
+    return {"point": point, "low": low, "high": high, "confidence": confidence, "n_resamples": len(values)}
 
 
 def _mean_std(runs: Sequence[Mapping[str, float]], names: Sequence[str]) -> dict[str, dict[str, float]]:

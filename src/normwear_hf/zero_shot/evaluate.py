@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import roc_auc_score
 
 from .._lazy import moved_getattr
+from ..evaluation.bootstrap import check_bootstrap_arguments, percentile_interval, resample
+from ..evaluation.metrics.auroc import auroc_score
 from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
 from .engine import WindowTokens, label_sentences, recording_logits
 from .prompts import DEFAULT_HYPOTHESIS_TEMPLATE, PromptTask
@@ -20,14 +21,11 @@ from .views import View
 
 
 def zero_shot_auroc(probabilities: np.ndarray, targets: np.ndarray) -> float:
-    """Macro one-vs-rest AUROC over the classes present in ``targets`` (binary: AUROC of the second class)."""
-    present = np.unique(targets)
-    if len(present) < 2:
+    """Macro one-vs-rest AUROC over the classes present in ``targets`` (binary: AUROC of the second class); NaN
+    when fewer than two classes are present. :func:`~normwear_hf.evaluation.metrics.auroc.auroc_score` computes it."""
+    if len(np.unique(targets)) < 2:
         return float("nan")
-    if probabilities.shape[1] == 2:
-        return float(roc_auc_score(targets == 1, probabilities[:, 1]))
-    scores = [roc_auc_score(targets == k, probabilities[:, k]) for k in present]
-    return float(np.mean(scores))
+    return auroc_score(targets, probabilities, multi_class="ovr")
 
 
 def canonical_prompts(task: PromptTask, encoder: SentenceEncoder) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,30 +71,24 @@ def bootstrap_auroc(
 
     Returns ``{"tasks": {task: [low, high]}, "macro": [low, high], "confidence", "n_resamples"}``.
     """
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}.")
-    if n < 1 or not blocks:
-        raise ValueError(f"bootstrap_auroc needs n >= 1 and at least one task, got n={n}, {len(blocks)} tasks.")
-    rng = np.random.default_rng(seed)
-    draws: dict[str, list[float]] = {name: [] for name in blocks}
-    macros = []
-    for _ in range(n):
-        values = []
-        for name, (probabilities, targets) in blocks.items():
-            sample = rng.integers(0, len(targets), len(targets))
-            values.append(zero_shot_auroc(np.asarray(probabilities)[sample], np.asarray(targets)[sample]))
-            draws[name].append(values[-1])
-        macros.append(float(np.mean(values)))
-    tail = (1 - confidence) / 2 * 100
+    if not blocks:
+        raise ValueError("bootstrap_auroc needs at least one task.")
+    check_bootstrap_arguments(n, confidence)
+    names = list(blocks)
+    arrays = [(np.asarray(blocks[name][0]), np.asarray(blocks[name][1])) for name in names]
+
+    def auroc(index: int, rows: np.ndarray) -> float:
+        probabilities, targets = arrays[index]
+        return auroc_score(targets[rows], probabilities[rows], multi_class="ovr")
+
+    per_task, macro = resample([len(targets) for _, targets in arrays], auroc, n, seed)
 
     def interval(values: Sequence[float]) -> list[float]:
-        finite = np.asarray(values, dtype=np.float64)
-        finite = finite[np.isfinite(finite)]  # a resample with one class has no AUROC
-        return [float(v) for v in np.percentile(finite, [tail, 100 - tail])] if finite.size else [math.nan] * 2
+        return list(percentile_interval(values, confidence))
 
     return {
-        "tasks": {name: interval(values) for name, values in draws.items()},
-        "macro": interval(macros),
+        "tasks": {name: interval(values) for name, values in zip(names, per_task)},
+        "macro": interval(macro),
         "confidence": confidence,
         "n_resamples": n,
     }

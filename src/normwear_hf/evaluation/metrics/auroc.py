@@ -1,7 +1,10 @@
 """AUROC for binary and multi-class classification, as an offline `evaluate` metric module.
 
-Self-contained (numpy and scipy only) so that ``evaluate.load`` can copy it into its module cache.
+Self-contained (numpy and scipy only) so that ``evaluate.load`` can copy it into its module cache. Its
+:func:`auroc_score` is also the AUROC of the probes, the paired comparisons and zero-shot scoring (one-vs-rest).
 """
+
+import warnings
 
 import datasets
 import evaluate
@@ -50,13 +53,34 @@ def binary_auroc(labels, scores) -> float:
     return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
-def auroc_score(references, predictions, multiclass: bool = False) -> float:
-    """Binary AUROC (``predictions``: positive-class scores) or one-vs-one macro AUROC (``predictions``:
-    ``[n, n_classes]`` probabilities, ``references``: column indices); see the module description."""
+MULTI_CLASS = ("ovo", "ovr")
+
+
+def auroc_score(references, predictions, multi_class: str | None = None, *, multiclass: bool | None = None) -> float:
+    """AUROC of ``predictions`` for the integer labels ``references``; the package's one implementation.
+
+    - ``multi_class=None``: binary; ``predictions`` holds the positive-class (label 1) score of each case.
+    - ``"ovo"``: the one-vs-one macro of Hand & Till (see the module description), the NormWear paper's metric and
+      the linear probes'; ``predictions`` is ``[n, n_classes]``.
+    - ``"ovr"``: the macro one-vs-rest AUROC over the classes present in ``references``, each scored by its own
+      column (zero-shot scoring); with two columns, the binary AUROC of the second.
+
+    ``ValueError`` when ``references`` hold fewer than two classes (the bootstraps skip such resamples).
+    ``multiclass=True`` is the earlier spelling of ``multi_class="ovo"`` (deprecated).
+    """
+    if multiclass is not None:
+        warnings.warn(
+            "auroc_score(multiclass=...) is deprecated; pass multi_class='ovo' (or None for binary).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        multi_class = "ovo" if multiclass else None
     labels = np.asarray(references, dtype=np.int64)
     scores = np.asarray(predictions, dtype=np.float64)
-    if not multiclass:
+    if multi_class is None:
         return binary_auroc(labels == 1, scores)
+    if multi_class not in MULTI_CLASS:
+        raise ValueError(f"multi_class must be None, 'ovo' or 'ovr', got {multi_class!r}.")
     if scores.ndim != 2:
         raise ValueError(f"multiclass AUROC needs one row of class probabilities per case, got {scores.shape}.")
     classes = np.unique(labels)
@@ -64,6 +88,10 @@ def auroc_score(references, predictions, multiclass: bool = False) -> float:
         raise ValueError("AUROC needs at least two classes in references.")
     if classes.min() < 0 or classes.max() >= scores.shape[1]:
         raise ValueError(f"labels {classes.tolist()} do not index the {scores.shape[1]} score columns.")
+    if multi_class == "ovr":
+        if scores.shape[1] == 2:
+            return binary_auroc(labels == 1, scores[:, 1])
+        return float(np.mean([binary_auroc(labels == k, scores[:, k]) for k in classes]))
     pair_scores = []
     for i, a in enumerate(classes):
         for b in classes[i + 1 :]:
@@ -93,4 +121,5 @@ class Auroc(evaluate.Metric):
         )
 
     def _compute(self, predictions, references):
-        return {"auroc": auroc_score(references, predictions, multiclass=self.config_name == "multiclass")}
+        multi_class = "ovo" if self.config_name == "multiclass" else None
+        return {"auroc": auroc_score(references, predictions, multi_class=multi_class)}
