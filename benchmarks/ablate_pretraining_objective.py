@@ -34,6 +34,8 @@ from common import machine_description, write_section  # noqa: E402
 RECIPES: dict[str, dict] = {
     "mae": {},
     "mae_contrastive": {"contrastive_weight": 1.0},
+    # (c): predict an EMA teacher's features of the masked patches (data2vec / JEPA style), no reconstruction
+    "latent": {"reconstruction_weight": 0.0, "latent_weight": 1.0},
     # (d): each channel's pooled embedding also predicts the generator's known physiology it can show
     "mae_auxiliary": {
         "auxiliary_weight": 1.0,
@@ -68,13 +70,11 @@ def finished(folder: Path) -> bool:
     return summary.exists() and not json.loads(summary.read_text()).get("stopped_by_time_budget", False)
 
 
-def calibrate(
-    corpus: str, out: Path, recipes: list[str], calibration_steps: int, folder_name: str = "calibration"
-) -> dict[str, float]:
+def calibrate(corpus: str, out: Path, recipes: list[str], calibration_steps: int) -> dict[str, float]:
     """Segments per second of each recipe, measured back to back (the last logged window of a short run)."""
     rates = {}
     for recipe in recipes:
-        folder = out / folder_name / recipe
+        folder = out / "calibration" / recipe
         if not finished(folder):
             pretrain(corpus, folder, recipe, 0, calibration_steps, None)
         records = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
@@ -121,13 +121,58 @@ def add_recipes(args: argparse.Namespace, plan: dict, added: list[str]) -> dict:
         plan.setdefault("added", []).append({"recipes": added, "same_steps_as": args.same_steps_as})
         return plan
     reference = next(iter(plan["steps"]))
-    folder_name = "calibration-" + "-".join(added)
-    rates = calibrate(plan["corpus"], Path(args.out), [reference, *added], args.calibration_steps, folder_name)
+    costs = relative_step_costs(plan["corpus"], reference, added)
     for recipe in added:
-        plan["steps"][recipe] = int(plan["steps"][reference] * rates[recipe] / rates[reference])
-        plan["segments_per_s"][recipe] = plan["segments_per_s"][reference] * rates[recipe] / rates[reference]
-    plan.setdefault("added", []).append({"recipes": added, "reference": reference, "measured_segments_per_s": rates})
+        plan["steps"][recipe] = int(plan["steps"][reference] / costs[recipe])
+        plan["segments_per_s"][recipe] = plan["segments_per_s"][reference] / costs[recipe]
+    plan.setdefault("added", []).append({"recipes": added, "reference": reference, "relative_step_cost": costs})
     return plan
+
+
+def relative_step_costs(corpus: str, reference: str, recipes: list[str], rounds: int = 7) -> dict[str, float]:
+    """Seconds per training step of each recipe over the reference's, timed interleaved on one fixed batch
+    (reference, recipe, reference, recipe, ...) and taken as the median of the per-round ratios, so load that
+    drifts during the measurement cancels out."""
+    import torch
+
+    from normwear_hf.data.collator import NormWearCollator
+    from normwear_hf.data.corpus_io import load_corpus
+    from normwear_hf.feature_extraction_normwear import NormWearFeatureExtractor
+    from normwear_hf.modeling_normwear import NormWearForMaskedReconstruction
+    from normwear_hf.training.pretrain import load_config
+
+    rows = load_corpus(corpus).select(range(32))
+    names = [reference, *recipes]
+    setups = {}
+    for name in names:
+        config = load_config("tiny", RECIPES[name])
+        torch.manual_seed(0)
+        model = NormWearForMaskedReconstruction(config).train()
+        collator = NormWearCollator(
+            NormWearFeatureExtractor(),
+            return_signal=config.reconstruction_target != "scalogram",
+            auxiliary_targets=config.auxiliary_targets if config.auxiliary_weight > 0 else (),
+        )
+        setups[name] = (model, torch.optim.AdamW(model.parameters(), lr=1e-6), collator(list(rows)))
+
+    def step_seconds(name: str) -> float:
+        model, optimizer, batch = setups[name]
+        started = time.perf_counter()
+        model(**batch, mask_seed=0).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        model.update_teacher()
+        return time.perf_counter() - started
+
+    for name in names:  # warm-up
+        step_seconds(name)
+    ratios: dict[str, list[float]] = {name: [] for name in recipes}
+    for _ in range(rounds):
+        for name in recipes:
+            ratios[name].append(step_seconds(name) / step_seconds(reference))
+    costs = {name: float(np.median(values)) for name, values in ratios.items()}
+    print("relative step cost:", json.dumps(costs), flush=True)
+    return costs
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -196,3 +196,32 @@ def test_auxiliary_heads_regress_known_targets_only_and_train_the_backbone(tmp_p
     torch.testing.assert_close(backbone(x).last_hidden_state, model.eval().normwear(x).last_hidden_state)
     with pytest.raises(ValueError, match="needs auxiliary_targets"):
         tiny_config(auxiliary_weight=1.0)
+
+
+def test_latent_prediction_teacher_starts_as_the_student_follows_it_and_is_not_trained(tmp_path):
+    torch.manual_seed(0)
+    config = tiny_config(reconstruction_weight=0.0, latent_weight=1.0, latent_target_layers=2, ema_decay=0.5)
+    model = NormWearForMaskedReconstruction(config)
+    for teacher, student in zip(model.teacher.parameters(), model.normwear.parameters()):
+        assert torch.equal(teacher, student) and not teacher.requires_grad
+    x = random_scalograms(2, 2)
+    signal = torch.randn(2, 2, 388)
+    out = model(x, signal_values=signal, mask_seed=0)
+    assert torch.isfinite(out.latent_loss) and out.latent_loss > 0
+    torch.testing.assert_close(out.loss, out.latent_loss)  # reconstruction_weight 0: latent prediction alone
+    out.loss.backward()
+    assert model.decoder.latent_head.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.teacher.parameters())
+    with torch.no_grad():  # a student step, then the teacher moves half way (decay 0.5)
+        first = model.normwear.embeddings.patch_embeddings.projection.weight
+        before = model.teacher.embeddings.patch_embeddings.projection.weight.clone()
+        first.add_(1.0)
+    model.update_teacher()
+    torch.testing.assert_close(model.teacher.embeddings.patch_embeddings.projection.weight, before + 0.5)
+    model.save_pretrained(tmp_path)  # the backbone loads without the teacher or the latent head
+    backbone = NormWearModel.from_pretrained(tmp_path).eval()
+    torch.testing.assert_close(backbone(x).last_hidden_state, model.eval().normwear(x).last_hidden_state)
+    with pytest.raises(ValueError, match="without a masked objective"):
+        tiny_config(reconstruction_weight=0.0)
+    with pytest.raises(ValueError, match="latent_target_layers"):
+        tiny_config(latent_weight=1.0, latent_target_layers=99)

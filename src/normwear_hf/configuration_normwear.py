@@ -113,6 +113,14 @@ class NormWearConfig(PretrainedConfig):
             breathing rate, cadence, ...) that a linear head predicts from each channel's pooled embedding during
             pretraining, where that channel can show them (objective "d" of the ablation). Empty = off.
         auxiliary_weight: weight of that regression term (0 = off).
+        latent_weight: weight of latent prediction (objective "c", data2vec style): the decoder also predicts, for
+            every masked patch, the features an exponential-moving-average copy of the encoder (the teacher,
+            which sees every patch) gives it: the mean of its top ``latent_target_layers`` layers, each
+            normalised per token. 0 = off.
+        latent_target_layers: how many of the teacher's top layers the target averages.
+        ema_decay: the teacher's decay per optimiser step (``teacher = d * teacher + (1 - d) * student``).
+        reconstruction_weight: weight of the reconstruction loss (0 with ``latent_weight > 0`` = latent
+            prediction alone).
         classifier_pooling: how task heads pool a recording: ``"mean"`` (token mean per channel, then mean over
             real channels; any channel count) or ``"cls"`` (mean of the fused per-channel [CLS] tokens).
         classifier_dropout: dropout before the task head's linear layer.
@@ -170,6 +178,10 @@ class NormWearConfig(PretrainedConfig):
         contrastive_channel_keep: float = 0.5,
         auxiliary_targets: list[str] | None = None,
         auxiliary_weight: float = 0.0,
+        latent_weight: float = 0.0,
+        latent_target_layers: int = 3,
+        ema_decay: float = 0.996,
+        reconstruction_weight: float = 1.0,
         classifier_pooling: str = "mean",
         classifier_dropout: float = 0.0,
         zero_shot_aggregator: str | None = None,
@@ -226,6 +238,10 @@ class NormWearConfig(PretrainedConfig):
         self.contrastive_channel_keep = contrastive_channel_keep
         self.auxiliary_targets = list(auxiliary_targets or [])
         self.auxiliary_weight = auxiliary_weight
+        self.latent_weight = latent_weight
+        self.latent_target_layers = latent_target_layers
+        self.ema_decay = ema_decay
+        self.reconstruction_weight = reconstruction_weight
         self.classifier_pooling = classifier_pooling
         self.classifier_dropout = classifier_dropout
         self.zero_shot_aggregator = zero_shot_aggregator
@@ -301,8 +317,24 @@ class NormWearConfig(PretrainedConfig):
             )
         if not (isinstance(self.contrastive_weight, (int, float)) and 0 <= self.contrastive_weight <= 100):
             raise ValueError(f"NormWearConfig.contrastive_weight must be in [0, 100], got {self.contrastive_weight!r}.")
-        if not (isinstance(self.auxiliary_weight, (int, float)) and 0 <= self.auxiliary_weight <= 100):
-            raise ValueError(f"NormWearConfig.auxiliary_weight must be in [0, 100], got {self.auxiliary_weight!r}.")
+        for name in ("auxiliary_weight", "latent_weight", "reconstruction_weight"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 <= value <= 100):
+                raise ValueError(f"NormWearConfig.{name} must be in [0, 100], got {value!r}.")
+        if self.reconstruction_weight == 0 and self.latent_weight == 0:
+            raise ValueError(
+                "NormWearConfig.reconstruction_weight=0 leaves pretraining without a masked objective; set "
+                "latent_weight > 0 (latent prediction) or reconstruction_weight > 0."
+            )
+        if not (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1):
+            raise ValueError(f"NormWearConfig.ema_decay must be in [0, 1), got {self.ema_decay!r}.")
+        if self.latent_weight > 0 and not (
+            isinstance(self.latent_target_layers, int) and 1 <= self.latent_target_layers <= self.num_hidden_layers
+        ):
+            raise ValueError(
+                f"NormWearConfig.latent_target_layers must be between 1 and num_hidden_layers "
+                f"({self.num_hidden_layers}), got {self.latent_target_layers!r}."
+            )
         if self.auxiliary_weight > 0 and not self.auxiliary_targets:
             raise ValueError(
                 "NormWearConfig.auxiliary_weight > 0 needs auxiliary_targets (e.g. ['heart_rate_bpm']); "

@@ -480,6 +480,7 @@ class NormWearModel(NormWearPreTrainedModel):
         r"^decoder\.",
         r"^projector\.",
         r"^auxiliary_head\.",
+        r"^teacher\.",
         r"^aggregator\.",
         r"^logit_scale$",
         r"^classifier\.",
@@ -626,6 +627,8 @@ class NormWearForPreTrainingOutput(ModelOutput):
             when ``reconstruction_target == "both"``).
         scalogram_loss, signal_loss: the two parts (``None`` when not trained).
         contrastive_loss: the cross-view InfoNCE term, before ``config.contrastive_weight`` (``None`` when off).
+        latent_loss: the latent-prediction term (teacher features of masked patches), before
+            ``config.latent_weight`` (``None`` when off).
         auxiliary_loss: the per-channel physiology regression, before ``config.auxiliary_weight`` (``None`` when
             off or when the batch carries no ``auxiliary_values``).
         reconstruction: ``[batch, channels, patches, patch_t * patch_s * planes]`` predicted scalogram patches.
@@ -639,6 +642,7 @@ class NormWearForPreTrainingOutput(ModelOutput):
     signal_loss: torch.FloatTensor | None = None
     contrastive_loss: torch.FloatTensor | None = None
     auxiliary_loss: torch.FloatTensor | None = None
+    latent_loss: torch.FloatTensor | None = None
     reconstruction: torch.FloatTensor | None = None
     signal_reconstruction: torch.FloatTensor | None = None
     mask: torch.BoolTensor | None = None
@@ -717,6 +721,7 @@ class NormWearDecoder(nn.Module):
             nn.Linear(width, patch_t * patch_s * config.num_input_planes) if target in ("scalogram", "both") else None
         )
         self.signal_head = nn.Linear(width, patch_t) if target in ("signal", "both") else None
+        self.latent_head = nn.Linear(width, config.hidden_size) if config.latent_weight > 0 else None
 
     def forward(
         self,
@@ -725,8 +730,9 @@ class NormWearDecoder(nn.Module):
         grid: tuple[int, int],
         key_mask: torch.Tensor | None,
         reference_time_patches: int | None,
-    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """``encoded`` ``[N, 1 + K, D]`` -> scalogram patches ``[N, P, patch_dim]``, signal ``[N, rows * patch_t]``."""
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        """``encoded`` ``[N, 1 + K, D]`` -> scalogram patches ``[N, P, patch_dim]``, signal ``[N, rows * patch_t]``
+        and latent features ``[N, P, hidden_size]`` (each ``None`` when its head is off)."""
         num_time, num_scale = grid
         hidden = self.embed(encoded)
         count, _, width = hidden.shape
@@ -744,7 +750,8 @@ class NormWearDecoder(nn.Module):
         if self.signal_head is not None:
             per_row = patches.reshape(count, num_time, num_scale, width).mean(dim=2)
             signal = self.signal_head(per_row).reshape(count, -1)
-        return scalogram, signal
+        latent = self.latent_head(patches) if self.latent_head is not None else None
+        return scalogram, signal, latent
 
 
 @dataclass
@@ -810,7 +817,39 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
         self.auxiliary_head = (
             nn.Linear(config.hidden_size, len(config.auxiliary_targets)) if config.auxiliary_weight > 0 else None
         )
+        self.teacher = NormWearModel(config) if config.latent_weight > 0 else None
         self.post_init()
+        if self.teacher is not None:
+            self.teacher.load_state_dict(self.normwear.state_dict())
+            self.teacher.requires_grad_(False)
+
+    @torch.no_grad()
+    def update_teacher(self) -> None:
+        """Move the latent-prediction teacher towards the student (call after each optimiser step)."""
+        if self.teacher is None:
+            return
+        decay = self.config.ema_decay
+        for teacher, student in zip(self.teacher.parameters(), self.normwear.parameters()):
+            teacher.lerp_(student.detach().to(teacher.dtype), 1.0 - decay)
+
+    @torch.no_grad()
+    def _teacher_targets(self, input_values, folded: FoldedInputs, time_mask, interpolate: bool) -> torch.Tensor:
+        """``[N, P, D]``: the teacher's features of every patch of every real channel, the mean of its top layers
+        after normalising each token (data2vec), so no layer's scale dominates and the target cannot collapse
+        to a constant the student could copy."""
+        self.teacher.eval()
+        outputs = self.teacher(
+            input_values,
+            folded.channel_mask,
+            time_mask,
+            output_hidden_states=True,
+            interpolate_pos_encoding=interpolate,
+            return_dict=True,
+        )
+        rows, cols = folded.channel_index
+        layers = outputs.hidden_states[-self.config.latent_target_layers :]
+        normalised = [F.layer_norm(layer[rows, cols][:, 1:].float(), layer.shape[-1:]) for layer in layers]
+        return torch.stack(normalised).mean(dim=0)
 
     def _encode_visible(
         self,
@@ -910,7 +949,7 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
         num_time, num_scale = view.grid
         count = scalograms.shape[0]
         full_key_mask = None if bool(real_patches.all()) else folded.token_mask[rows]
-        scalogram_pred, signal_pred = self.decoder(view.hidden, keep, view.grid, full_key_mask, reference)
+        scalogram_pred, signal_pred, latent_pred = self.decoder(view.hidden, keep, view.grid, full_key_mask, reference)
 
         loss_mask = masked & real_patches
         losses = {}
@@ -930,7 +969,13 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
             )
             error = (signal_pred.float() - target).pow(2)
             losses["signal"] = (error * row_weight).sum() / row_weight.sum().clamp_min(1e-6)
-        loss = sum(losses.values())
+        loss = config.reconstruction_weight * sum(losses.values())
+        latent = None
+        if latent_pred is not None:
+            target = self._teacher_targets(input_values, folded, time_mask, interpolate)
+            per_patch = (latent_pred.float() - target).pow(2).mean(dim=-1)
+            latent = (per_patch * loss_mask).sum() / loss_mask.sum().clamp_min(1)
+            loss = loss + config.latent_weight * latent
         contrastive = None
         if self.projector is not None:
             second_channels = self._channel_subset(folded.channel_mask, mask_generator)
@@ -953,6 +998,7 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
             signal_loss=losses.get("signal"),
             contrastive_loss=contrastive,
             auxiliary_loss=auxiliary,
+            latent_loss=latent,
             reconstruction=unfold(scalogram_pred),
             signal_reconstruction=unfold(signal_pred),
             mask=unfold(masked),
@@ -976,6 +1022,7 @@ class NormWearForSignalClassification(NormWearPreTrainedModel):
         r"^decoder\.",
         r"^projector\.",
         r"^auxiliary_head\.",
+        r"^teacher\.",
         r"^aggregator\.",
         r"^logit_scale$",
     ]

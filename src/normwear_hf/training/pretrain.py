@@ -42,7 +42,11 @@ logger = logging.getLogger(__name__)
 # --fit_schedule_to_budget times the steps between these two (counted from the start or the resume), after the
 # first steps' warm-up of kernels and data workers.
 SCHEDULE_PROBE_STEPS = (10, 30)
-OPTIONAL_LOSS_TERMS = ("contrastive_loss", "auxiliary_loss")  # logged to metrics.jsonl when the objective has them
+OPTIONAL_LOSS_TERMS = (
+    "contrastive_loss",
+    "auxiliary_loss",
+    "latent_loss",
+)  # logged to metrics.jsonl when the objective has them
 
 
 @dataclass
@@ -333,6 +337,7 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
         if args.max_grad_norm > 0:
             accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
         optimizer.step()
+        accelerator.unwrap_model(model).update_teacher()  # latent prediction's EMA teacher (no-op without one)
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
