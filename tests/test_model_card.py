@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from normwear_hf.configuration_normwear import NormWearConfig
+from normwear_hf.feature_extraction_normwear import NormWearFeatureExtractor
 from normwear_hf.model_card import (
     CARD_NAME,
     LOSS_CURVE_NAME,
@@ -300,6 +301,16 @@ def test_without_training_run_uses_the_model_folder_config(real_results, tmp_pat
     assert "Small, mostly synthetic pretraining corpus" in text
 
 
+def test_the_stated_sampling_rate_is_the_model_folders_feature_extractors(real_results, tmp_path):
+    text = write_model_card(tmp_path / "default", real_results).read_text()
+    assert "resampled to 65 Hz" in text and "information above 32.5 Hz" in text  # no preprocessor config: the default
+    out = tmp_path / "rate"
+    out.mkdir()
+    NormWearFeatureExtractor(sampling_rate=100.0).save_pretrained(out)
+    text = write_model_card(out, real_results).read_text()
+    assert "resampled to 100 Hz" in text and "information above 50 Hz" in text and "65 Hz" not in text
+
+
 def test_training_run_metrics_resume_and_damage(tmp_path):
     run = _fake_run(tmp_path / "run")
     with (run / "metrics.jsonl").open("a") as handle:  # a resumed run logs step 8 again
@@ -315,7 +326,7 @@ def test_training_run_metrics_resume_and_damage(tmp_path):
 
 
 def test_template_is_package_data_and_placeholders_must_match():
-    template = resources.files("normwear_hf").joinpath("model_card_template.md")
+    template = resources.files("normwear_hf").joinpath("model_card", "template.md")
     assert template.is_file() and "{{ front_matter }}" in template.read_text()
     assert fill_template("a {{ x }}\n\n\n\nb", {"x": "1"}) == "a 1\n\nb\n"
     assert fill_template("- a\n{{ x }}\n- b", {"x": ""}) == "- a\n- b\n"  # an empty list item leaves no gap
@@ -323,7 +334,7 @@ def test_template_is_package_data_and_placeholders_must_match():
         fill_template("{{ x }} {{ y }}", {"x": "1"})
     with pytest.raises(ValueError, match=r"no placeholder for \['z'\]"):
         fill_template("{{ x }}", {"x": "1", "z": "2"})
-    assert "model_card_template.md" in (REPO / "modeling_cards" / "template.md").read_text()
+    assert "model_card/template.md" in (REPO / "modeling_cards" / "template.md").read_text()
 
 
 def test_command_line_and_thin_script(real_results, tmp_path, capsys, monkeypatch):

@@ -17,6 +17,8 @@ MOVED = [
     ("normwear_hf.evaluation.tasks", "stratified_subsample", "normwear_hf.utils.splits"),
     ("normwear_hf.data.corpus_io", "make_staging_folder", "normwear_hf.utils.atomic"),
     ("normwear_hf.data.corpus_io", "publish_folder", "normwear_hf.utils.atomic"),
+    ("normwear_hf.model_card", "TIE_TOLERANCE", "normwear_hf.model_card.constants"),
+    ("normwear_hf.model_card", "METRIC_TYPES", "normwear_hf.model_card.constants"),
 ]
 
 
