@@ -19,6 +19,9 @@ MOVED = [
     ("normwear_hf.data.corpus_io", "publish_folder", "normwear_hf.utils.atomic"),
     ("normwear_hf.model_card", "TIE_TOLERANCE", "normwear_hf.model_card.constants"),
     ("normwear_hf.model_card", "METRIC_TYPES", "normwear_hf.model_card.constants"),
+    ("normwear_hf.data.real_corpora", "SYSTOLE_TASK1_CHANNELS", "normwear_hf.data.real_corpora.systole"),
+    ("normwear_hf.data.real_corpora", "OPENSIGNALS_TYPES", "normwear_hf.data.real_corpora.biosignalsnotebooks"),
+    ("normwear_hf.data.real_corpora", "SLOW_CHANNEL_TYPES", "normwear_hf.data.real_corpora.window_checks"),
 ]
 
 

@@ -64,7 +64,7 @@ import numpy as np
 
 from .._lazy import moved_getattr
 from ..data.real_corpora import DATA_PACKAGES, MissingDataPackageError, install_command
-from ..data.real_corpora import _missing_reason as _data_package_problem
+from ..data.real_corpora import missing_reason as _data_package_problem
 from ..data.schema import make_example
 from ..signal_processing import TARGET_SAMPLING_RATE
 from ..utils import splits

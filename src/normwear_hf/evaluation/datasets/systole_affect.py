@@ -32,14 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from ...data.real_corpora import (
-    DATA_PACKAGES,
-    SYSTOLE_TASK1_CHANNELS,
-    SYSTOLE_TASK1_RATE_HZ,
-    MissingDataPackageError,
-    install_command,
-    package_dir,
-)
+from ...data.real_corpora import DATA_PACKAGES, MissingDataPackageError, install_command, package_dir
+from ...data.real_corpora.systole import SYSTOLE_TASK1_CHANNELS, SYSTOLE_TASK1_RATE_HZ
 from ...data.schema import make_example
 from ..tasks import Task
 
