@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import micro_config
 from test_hub_integration import _sample_signals, run_without_package
 
 import normwear_hf
@@ -44,7 +44,7 @@ ZERO_SHOT_CODE_FILES = {
 
 def save_tiny(folder: Path, cls=NormWearModel, extractor: NormWearFeatureExtractor | None = None, **config):
     torch.manual_seed(0)
-    model = cls(tiny_config(**config)).eval()
+    model = cls(micro_config(**config)).eval()
     model.save_pretrained(folder)
     if extractor is not None:
         extractor.save_pretrained(folder)

@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import micro_config
 
 from normwear_hf import (
     NormWearConfig,
@@ -25,7 +25,7 @@ def model_folder(tmp_path_factory):
     """A tiny pretraining folder (decoder included, as a pretraining run writes) with a model card."""
     folder = tmp_path_factory.mktemp("models") / "tiny"
     torch.manual_seed(0)
-    NormWearForMaskedReconstruction(tiny_config()).save_pretrained(folder)
+    NormWearForMaskedReconstruction(micro_config()).save_pretrained(folder)
     NormWearFeatureExtractor().save_pretrained(folder)
     (folder / "README.md").write_text("---\nlicense: apache-2.0\n---\n# Tiny NormWear\n\nFor tests.\nLine 3\n")
     return folder

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import micro_config
 from transformers import pipeline
 
 from normwear_hf import NormWearFeatureExtractor, NormWearForZeroShotClassification, NormWearModel
@@ -20,14 +20,14 @@ RANK_LINE = re.compile(r"^  (\d+)\. (.+?)\s+(\d\.\d{3})$")
 def make_zero_shot_folder(folder, seed: int = 0):
     """An untrained tiny zero-shot checkpoint (MSiTF aggregator) with its feature extractor."""
     torch.manual_seed(seed)
-    NormWearForZeroShotClassification(tiny_config(zero_shot_aggregator="msitf")).save_pretrained(folder)
+    NormWearForZeroShotClassification(micro_config(zero_shot_aggregator="msitf")).save_pretrained(folder)
     NormWearFeatureExtractor().save_pretrained(folder)
     return folder
 
 
 def make_backbone_folder(folder, seed: int = 0):
     torch.manual_seed(seed)
-    NormWearModel(tiny_config()).save_pretrained(folder)
+    NormWearModel(micro_config()).save_pretrained(folder)
     NormWearFeatureExtractor().save_pretrained(folder)
     return folder
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import micro_config
 from test_cli_zero_shot import make_zero_shot_folder
 
 from normwear_hf import NormWearFeatureExtractor, NormWearModel
@@ -34,7 +34,7 @@ def zero_shot_folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tiny_backbone() -> NormWearModel:
     torch.manual_seed(0)
-    return NormWearModel(tiny_config()).eval()
+    return NormWearModel(micro_config()).eval()
 
 
 def test_probe_attribution_lands_on_the_informative_channel(tiny_backbone):

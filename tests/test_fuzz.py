@@ -15,7 +15,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import micro_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -112,15 +112,15 @@ def test_feature_extractor_gives_finite_features_or_a_clear_error(case):
 
 
 @pytest.fixture(scope="module")
-def tiny():
+def micro():
     torch.manual_seed(0)
-    return NormWearModel(tiny_config()).eval(), NormWearFeatureExtractor()
+    return NormWearModel(micro_config()).eval(), NormWearFeatureExtractor()
 
 
 @fuzz_settings(15)
 @given(case=recordings(max_length=300))
-def test_embed_gives_finite_vectors_or_a_clear_error(tiny, case):
-    model, extractor = tiny
+def test_embed_gives_finite_vectors_or_a_clear_error(micro, case):
+    model, extractor = micro
     array, rate = case
     result = _outcome(lambda: embed(array, rate, model=model, feature_extractor=extractor, progress=False))
     if result is not None:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import random_scalograms, tiny_config
+from conftest import micro_config, random_scalograms
 from datasets import Dataset
 from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments
 
@@ -47,7 +47,7 @@ def test_classification_trains_with_trainer_and_reloads_through_auto(tmp_path):
     inputs, classes, _ = _frequency_task()
     data = Dataset.from_dict({**inputs, "labels": classes}).with_format("torch")
     torch.manual_seed(0)
-    config = tiny_config(num_labels=2, id2label={0: "slow", 1: "fast"}, label2id={"slow": 0, "fast": 1})
+    config = micro_config(num_labels=2, id2label={0: "slow", 1: "fast"}, label2id={"slow": 0, "fast": 1})
     model = NormWearForSignalClassification(config)
     trainer = _trainer(model, data, tmp_path)
     before = trainer.evaluate()["eval_loss"]
@@ -69,7 +69,7 @@ def test_regression_head_trains_and_defaults_to_one_target(tmp_path):
     inputs, _, frequency = _frequency_task()
     data = Dataset.from_dict({**inputs, "labels": frequency.astype(np.float32)}).with_format("torch")
     torch.manual_seed(0)
-    model = NormWearForSignalRegression(tiny_config())
+    model = NormWearForSignalRegression(micro_config())
     assert model.num_labels == 1 and model.config.problem_type == "regression"
     trainer = _trainer(model, data, tmp_path, steps=40)
     before = trainer.evaluate()["eval_loss"]
@@ -83,7 +83,7 @@ def test_frozen_backbone_trains_only_the_head(tmp_path):
     inputs, classes, _ = _frequency_task(count=32)
     data = Dataset.from_dict({**inputs, "labels": classes}).with_format("torch")
     torch.manual_seed(0)
-    model = NormWearForSignalClassification(tiny_config(num_labels=2))
+    model = NormWearForSignalClassification(micro_config(num_labels=2))
     model.freeze_backbone()
     assert model.backbone_frozen and not any(p.requires_grad for p in model.normwear.parameters())
     backbone_before = {k: v.clone() for k, v in model.normwear.state_dict().items()}
@@ -102,7 +102,7 @@ def test_frozen_backbone_trains_only_the_head(tmp_path):
 
 
 def test_an_old_config_with_freeze_backbone_does_not_freeze_the_loader():
-    model = NormWearForSignalClassification(tiny_config(num_labels=2, freeze_backbone=True))
+    model = NormWearForSignalClassification(micro_config(num_labels=2, freeze_backbone=True))
     assert not model.backbone_frozen and not hasattr(model.config, "freeze_backbone")
     with pytest.raises(TypeError, match="backbone itself"):
         model.normwear.freeze_backbone()
@@ -110,18 +110,18 @@ def test_an_old_config_with_freeze_backbone_does_not_freeze_the_loader():
 
 def test_pooling_handles_padded_channels_and_multi_label():
     torch.manual_seed(0)
-    model = NormWearForSignalClassification(tiny_config(num_labels=3, classifier_pooling="cls")).eval()
+    model = NormWearForSignalClassification(micro_config(num_labels=3, classifier_pooling="cls")).eval()
     x = random_scalograms(1, 2)
     padded = torch.cat([x, 50 * random_scalograms(1, 1, seed=3)], dim=1)
     with torch.no_grad():
         alone = model(x).logits
         masked = model(padded, channel_mask=torch.tensor([[1, 1, 0]])).logits
     torch.testing.assert_close(alone, masked, atol=1e-5, rtol=1e-5)
-    multi = NormWearForSignalClassification(tiny_config(num_labels=3))
+    multi = NormWearForSignalClassification(micro_config(num_labels=3))
     loss = multi(random_scalograms(2, 1), labels=torch.tensor([[1.0, 0, 1], [0, 1, 0]])).loss
     assert multi.config.problem_type == "multi_label_classification" and torch.isfinite(loss)
     with pytest.raises(ValueError, match="classifier_pooling must be one of"):
-        tiny_config(classifier_pooling="max")
+        micro_config(classifier_pooling="max")
 
 
 def test_head_starts_from_a_pretraining_or_backbone_folder(tmp_path):
@@ -129,8 +129,8 @@ def test_head_starts_from_a_pretraining_or_backbone_folder(tmp_path):
 
     torch.manual_seed(0)
     sources = {
-        "pretraining": NormWearForMaskedReconstruction(tiny_config()),
-        "backbone": NormWearModel(tiny_config()),
+        "pretraining": NormWearForMaskedReconstruction(micro_config()),
+        "backbone": NormWearModel(micro_config()),
     }
     for name, source in sources.items():
         source.save_pretrained(tmp_path / name)

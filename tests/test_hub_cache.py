@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import micro_config
 from huggingface_hub import HfApi, constants
 
 from normwear_hf import NormWearModel, cli, hub_cache
@@ -189,7 +189,7 @@ def test_names_resolve_in_process_and_a_local_folder_wins(hub, tmp_path, monkeyp
     assert type(AutoFeatureExtractor.from_pretrained("normwear")).__name__ == "NormWearFeatureExtractor"
 
     torch.manual_seed(0)
-    NormWearModel(tiny_config()).save_pretrained(tmp_path / "normwear")  # ./normwear: a local path wins
+    NormWearModel(micro_config()).save_pretrained(tmp_path / "normwear")  # ./normwear: a local path wins
     assert AutoModel.from_pretrained("normwear").config.hidden_size == 32
 
 

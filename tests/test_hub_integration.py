@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import micro_config
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
 
 from normwear_hf import NormWearConfig, NormWearFeatureExtractor, NormWearModel
@@ -26,7 +26,7 @@ def _sample_signals(channels: int = 3, seconds: float = 6.0, rate: float = 100.0
 @pytest.fixture
 def saved_folder(tmp_path):
     torch.manual_seed(0)
-    model = NormWearModel(tiny_config()).eval()
+    model = NormWearModel(micro_config()).eval()
     extractor = NormWearFeatureExtractor()
     folder = tmp_path / "normwear-tiny"
     model.save_pretrained(folder)

@@ -99,7 +99,7 @@ def test_readme_starts_with_the_two_commands_ci_runs():
     assert install_and_test in (ROOT / ".ci" / "run").read_text()
 
 
-def test_embed_accepts_one_channel_and_a_dataframe_like_the_pipeline(tiny_model):
+def test_embed_accepts_one_channel_and_a_dataframe_like_the_pipeline(micro_model):
     import pandas as pd
 
     from normwear_hf import NormWearFeatureExtractor
@@ -108,12 +108,12 @@ def test_embed_accepts_one_channel_and_a_dataframe_like_the_pipeline(tiny_model)
 
     x = np.random.default_rng(0).standard_normal((2, 650))
     extractor = NormWearFeatureExtractor()
-    one = embed(x[0], 65, model=tiny_model, feature_extractor=extractor)
-    np.testing.assert_allclose(one, embed(x[:1], 65, model=tiny_model, feature_extractor=extractor))
+    one = embed(x[0], 65, model=micro_model, feature_extractor=extractor)
+    np.testing.assert_allclose(one, embed(x[:1], 65, model=micro_model, feature_extractor=extractor))
     frame = pd.DataFrame(x.T, columns=["ecg", "ppg"])
     np.testing.assert_allclose(
-        embed(frame, 65, model=tiny_model, feature_extractor=extractor),
-        embed(x, 65, model=tiny_model, feature_extractor=extractor),
+        embed(frame, 65, model=micro_model, feature_extractor=extractor),
+        embed(x, 65, model=micro_model, feature_extractor=extractor),
     )
     assert len(one_recording(x[0])) == 1 and len(one_recording(frame)) == 2
     with pytest.raises(ValueError, match="real numbers"):

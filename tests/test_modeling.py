@@ -1,7 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import random_scalograms, tiny_config
+from conftest import micro_config, random_scalograms
 
 from normwear_hf import NormWearConfig, NormWearModel
 from normwear_hf.modeling_normwear import average_windows, sincos_2d_position_table
@@ -21,9 +21,9 @@ def test_default_config_matches_paper_size():
 
 @pytest.mark.parametrize("channels", [1, 2, 5])
 @pytest.mark.parametrize("steps", [388, 130, 650])
-def test_output_shapes(tiny_model, channels, steps):
+def test_output_shapes(micro_model, channels, steps):
     x = random_scalograms(2, channels, steps)
-    out = tiny_model(x)
+    out = micro_model(x)
     patches = (steps // 13) * (65 // 13)
     assert out.last_hidden_state.shape == (2, channels, patches + 1, 32)
     assert out.pooler_output.shape == (2, channels, 32)
@@ -31,18 +31,18 @@ def test_output_shapes(tiny_model, channels, steps):
     assert torch.isfinite(out.last_hidden_state).all()
 
 
-def test_channel_permutation_equivariance(tiny_model):
+def test_channel_permutation_equivariance(micro_model):
     x = random_scalograms(2, 4)
     perm = torch.tensor([2, 0, 3, 1])
-    out = tiny_model(x).last_hidden_state
-    out_perm = tiny_model(x[:, perm]).last_hidden_state
+    out = micro_model(x).last_hidden_state
+    out_perm = micro_model(x[:, perm]).last_hidden_state
     torch.testing.assert_close(out_perm, out[:, perm], atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("fusion_mode", ["cls_attention", "mean", "none"])
 def test_padded_channels_never_influence_real_ones(fusion_mode):
     torch.manual_seed(0)
-    model = NormWearModel(tiny_config(fusion_mode=fusion_mode)).eval()
+    model = NormWearModel(micro_config(fusion_mode=fusion_mode)).eval()
     real = random_scalograms(1, 2)
     padded = torch.cat([real, 1e3 * random_scalograms(1, 2, seed=1)], dim=1)
     mask = torch.tensor([[1, 1, 0, 0]])
@@ -54,9 +54,9 @@ def test_padded_channels_never_influence_real_ones(fusion_mode):
 
 def test_fusion_mixes_channels_and_none_does_not():
     torch.manual_seed(0)
-    fused = NormWearModel(tiny_config()).eval()
+    fused = NormWearModel(micro_config()).eval()
     torch.manual_seed(0)
-    independent = NormWearModel(tiny_config(fusion_mode="none")).eval()
+    independent = NormWearModel(micro_config(fusion_mode="none")).eval()
     x = random_scalograms(1, 2)
     changed = x.clone()
     changed[:, 1] = random_scalograms(1, 1, seed=5)[:, 0]
@@ -66,32 +66,32 @@ def test_fusion_mixes_channels_and_none_does_not():
         assert (not torch.allclose(first, first_after, atol=1e-6)) == should_change
 
 
-def test_recording_output_independent_of_batch_mates(tiny_model):
+def test_recording_output_independent_of_batch_mates(micro_model):
     a, b = random_scalograms(1, 3), random_scalograms(1, 3, seed=2)
-    together = tiny_model(torch.cat([a, b])).last_hidden_state
-    torch.testing.assert_close(together[:1], tiny_model(a).last_hidden_state, atol=1e-5, rtol=1e-5)
+    together = micro_model(torch.cat([a, b])).last_hidden_state
+    torch.testing.assert_close(together[:1], micro_model(a).last_hidden_state, atol=1e-5, rtol=1e-5)
 
 
-def test_padded_time_never_influences_real_tokens(tiny_model):
+def test_padded_time_never_influences_real_tokens(micro_model):
     x = random_scalograms(1, 2)
     time_mask = torch.zeros(1, 388, dtype=torch.long)
     time_mask[:, :130] = 1  # 10 real patch rows of 13 steps
     noisy = x.clone()
     noisy[..., 130:, :] = 100 * torch.randn_like(noisy[..., 130:, :])
-    out = tiny_model(x, time_mask=time_mask)
-    out_noisy = tiny_model(noisy, time_mask=time_mask)
+    out = micro_model(x, time_mask=time_mask)
+    out_noisy = micro_model(noisy, time_mask=time_mask)
     real_tokens = 1 + 10 * 5
     torch.testing.assert_close(
         out.last_hidden_state[:, :, :real_tokens], out_noisy.last_hidden_state[:, :, :real_tokens]
     )
     assert out.token_mask[0, 0].sum() == real_tokens
-    emb = tiny_model.get_embeddings(x, time_mask=time_mask, pooling="channel")
-    torch.testing.assert_close(emb, tiny_model.get_embeddings(noisy, time_mask=time_mask, pooling="channel"))
+    emb = micro_model.get_embeddings(x, time_mask=time_mask, pooling="channel")
+    torch.testing.assert_close(emb, micro_model.get_embeddings(noisy, time_mask=time_mask, pooling="channel"))
 
 
 def test_sdpa_and_eager_attention_agree():
     torch.manual_seed(0)
-    model = NormWearModel(tiny_config()).eval()
+    model = NormWearModel(micro_config()).eval()
     x = random_scalograms(2, 3)
     mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
     time_mask = torch.ones(2, 388, dtype=torch.long)
@@ -107,21 +107,21 @@ def test_sdpa_and_eager_attention_agree():
     torch.testing.assert_close(fusion.sum(-1), torch.ones_like(fusion.sum(-1)))
 
 
-def test_hidden_states_on_request(tiny_model):
-    out = tiny_model(random_scalograms(1, 2), output_hidden_states=True)
+def test_hidden_states_on_request(micro_model):
+    out = micro_model(random_scalograms(1, 2), output_hidden_states=True)
     assert len(out.hidden_states) == 3  # embeddings + 2 blocks
     assert out.hidden_states[0].shape == out.last_hidden_state.shape
-    assert tiny_model(random_scalograms(1, 2)).hidden_states is None
+    assert micro_model(random_scalograms(1, 2)).hidden_states is None
 
 
-def test_embedding_poolings(tiny_model):
+def test_embedding_poolings(micro_model):
     x = random_scalograms(2, 3)
     mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
-    out = tiny_model(x, channel_mask=mask)
-    probe = tiny_model.get_embeddings(x, mask, pooling="probe")
-    channel = tiny_model.get_embeddings(x, mask, pooling="channel")
-    recording = tiny_model.get_embeddings(x, mask, pooling="recording")
-    cls = tiny_model.get_embeddings(x, mask, pooling="cls")
+    out = micro_model(x, channel_mask=mask)
+    probe = micro_model.get_embeddings(x, mask, pooling="probe")
+    channel = micro_model.get_embeddings(x, mask, pooling="channel")
+    recording = micro_model.get_embeddings(x, mask, pooling="recording")
+    cls = micro_model.get_embeddings(x, mask, pooling="cls")
     assert probe.shape == (2, 96) and channel.shape == (2, 3, 32) and recording.shape == (2, 32)
     torch.testing.assert_close(channel[1, 0], out.last_hidden_state[1, 0].mean(0))
     torch.testing.assert_close(probe[0], channel[0].flatten())
@@ -129,7 +129,7 @@ def test_embedding_poolings(tiny_model):
     assert torch.all(channel[0, 2] == 0)
     torch.testing.assert_close(cls, out.pooler_output)
     with pytest.raises(ValueError, match="pooling must be one of"):
-        tiny_model.get_embeddings(x, mask, pooling="max")
+        micro_model.get_embeddings(x, mask, pooling="max")
 
 
 def test_average_windows_by_recording():
@@ -141,10 +141,10 @@ def test_average_windows_by_recording():
     assert present.tolist() == [[True, True], [True, True]]
 
 
-def test_split_windows_pool_into_one_recording_embedding(tiny_model):
+def test_split_windows_pool_into_one_recording_embedding(micro_model):
     x = random_scalograms(3, 2)
-    whole = tiny_model.get_embeddings(x, pooling="recording", recording_index=torch.tensor([0, 0, 0]))
-    by_window = tiny_model.get_embeddings(x, pooling="recording")
+    whole = micro_model.get_embeddings(x, pooling="recording", recording_index=torch.tensor([0, 0, 0]))
+    by_window = micro_model.get_embeddings(x, pooling="recording")
     torch.testing.assert_close(whole[0], by_window.mean(0), atol=1e-6, rtol=1e-5)
 
 
@@ -152,7 +152,7 @@ def test_position_table_and_interpolation():
     table = sincos_2d_position_table(torch.arange(4.0), 3, 8)
     assert table.shape == (12, 8)
     torch.testing.assert_close(table[0], torch.tensor([0.0, 0, 1, 1, 0, 0, 1, 1]))
-    model = NormWearModel(tiny_config(position_reference_time_patches=29)).eval()
+    model = NormWearModel(micro_config(position_reference_time_patches=29)).eval()
     long_table = model.embeddings.position_table(50, True, torch.device("cpu"), torch.float32)
     ref_table = model.embeddings.position_table(29, True, torch.device("cpu"), torch.float32)
     # the first and last time rows land on the reference's first and last
@@ -164,7 +164,7 @@ def test_position_table_and_interpolation():
 
 def test_gradient_checkpointing_gives_same_gradients():
     torch.manual_seed(0)
-    model = NormWearModel(tiny_config()).train()
+    model = NormWearModel(micro_config()).train()
     x = random_scalograms(2, 2)
 
     def grads():
@@ -182,15 +182,15 @@ def test_gradient_checkpointing_gives_same_gradients():
         torch.testing.assert_close(a, b)
 
 
-def test_bf16_autocast_close_to_fp32(tiny_model):
+def test_bf16_autocast_close_to_fp32(micro_model):
     x = random_scalograms(2, 3)
-    reference = tiny_model.get_embeddings(x, pooling="recording")
+    reference = micro_model.get_embeddings(x, pooling="recording")
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        low = tiny_model.get_embeddings(x, pooling="recording")
+        low = micro_model.get_embeddings(x, pooling="recording")
     assert torch.isfinite(low).all()
     assert F.cosine_similarity(low.float(), reference).min() > 0.999
-    bf16_model = NormWearModel(tiny_model.config).eval()
-    bf16_model.load_state_dict(tiny_model.state_dict())
+    bf16_model = NormWearModel(micro_model.config).eval()
+    bf16_model.load_state_dict(micro_model.state_dict())
     bf16_out = bf16_model.to(torch.bfloat16).get_embeddings(x, pooling="recording")
     assert F.cosine_similarity(bf16_out.float(), reference).min() > 0.99
 
@@ -216,7 +216,7 @@ def test_bf16_autocast_close_to_fp32(tiny_model):
 )
 def test_invalid_config_values_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        tiny_config(**kwargs)
+        micro_config(**kwargs)
 
 
 def test_presets():
@@ -238,12 +238,12 @@ def test_presets():
         (lambda m: m([[0.0]]), "must be a torch.Tensor"),
     ],
 )
-def test_bad_model_inputs_raise(tiny_model, call, message):
+def test_bad_model_inputs_raise(micro_model, call, message):
     with pytest.raises(ValueError, match=message):
-        call(tiny_model)
+        call(micro_model)
 
 
-def test_rich_probe_pooling_extends_the_probe_embedding(tiny_model):
+def test_rich_probe_pooling_extends_the_probe_embedding(micro_model):
     from normwear_hf.modeling_normwear import RICH_SUMMARIES
 
     x = random_scalograms(2, 3, steps=390)
@@ -251,14 +251,14 @@ def test_rich_probe_pooling_extends_the_probe_embedding(tiny_model):
     time_mask[1, 200:] = 0  # the second recording is padded: thirds and max see only its real patches
     channel_mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
     with torch.no_grad():
-        probe = tiny_model.get_embeddings(x, channel_mask, time_mask, pooling="probe")
-        rich = tiny_model.get_embeddings(x, channel_mask, time_mask, pooling="probe_rich")
-        hidden = tiny_model(x, channel_mask=channel_mask, time_mask=time_mask).last_hidden_state
-    width = tiny_model.config.hidden_size
+        probe = micro_model.get_embeddings(x, channel_mask, time_mask, pooling="probe")
+        rich = micro_model.get_embeddings(x, channel_mask, time_mask, pooling="probe_rich")
+        hidden = micro_model(x, channel_mask=channel_mask, time_mask=time_mask).last_hidden_state
+    width = micro_model.config.hidden_size
     parts = rich.reshape(2, 3, len(RICH_SUMMARIES), width)
     torch.testing.assert_close(parts[:, :, 0].reshape(2, -1), probe)
     assert torch.all(parts[0, 2] == 0)  # a padded channel stays zero
-    real_patches = tiny_model(x, channel_mask=channel_mask, time_mask=time_mask).token_mask[1, 0, 1:]
+    real_patches = micro_model(x, channel_mask=channel_mask, time_mask=time_mask).token_mask[1, 0, 1:]
     count = int(real_patches.sum())
     patches = hidden[1, 0, 1:][real_patches]
     torch.testing.assert_close(parts[1, 0, 1], patches.max(dim=0).values)
@@ -266,7 +266,7 @@ def test_rich_probe_pooling_extends_the_probe_embedding(tiny_model):
     torch.testing.assert_close(parts[1, 0, 2], first.mean(dim=0))
 
 
-def test_level_pooling_appends_the_amplitude_that_normalisation_removed(tiny_model):
+def test_level_pooling_appends_the_amplitude_that_normalisation_removed(micro_model):
     """probe_level = probe + each channel's log10 mean |x|; amplitude x10 moves the level by exactly +1 and leaves
     the scalograms (so the probe part) unchanged."""
     import numpy as np
@@ -284,15 +284,15 @@ def test_level_pooling_appends_the_amplitude_that_normalisation_removed(tiny_mod
     assert levels.shape == (2, 2) and levels.dtype == torch.float32
     torch.testing.assert_close(levels[1] - levels[0], torch.ones(2), atol=1e-4, rtol=0)
     with torch.no_grad():
-        probe = tiny_model.get_embeddings(**features, pooling="probe")
-        level = tiny_model.get_embeddings(**features, pooling="probe_level")
-    width = tiny_model.config.hidden_size
+        probe = micro_model.get_embeddings(**features, pooling="probe")
+        level = micro_model.get_embeddings(**features, pooling="probe_level")
+    width = micro_model.config.hidden_size
     parts = level.reshape(2, 2, width + 1)
     torch.testing.assert_close(parts[..., :width].reshape(2, -1), probe)
     torch.testing.assert_close(probe[0], probe[1], atol=1e-4, rtol=1e-4)  # the scalograms are amplitude-free
     torch.testing.assert_close(parts[..., width], levels)
     with pytest.raises(ValueError, match="needs input_levels"):
-        tiny_model.get_embeddings(features["input_values"], pooling="probe_level")
+        micro_model.get_embeddings(features["input_values"], pooling="probe_level")
     # a padded channel gets level 0; the model-free helper gives the pooled numbers of embed()
     rows = [
         {"signals": [base[0, 0]], "sampling_rate": [100.0], "channel_types": ["ecg"]},
@@ -301,6 +301,6 @@ def test_level_pooling_appends_the_amplitude_that_normalisation_removed(tiny_mod
     mixed = extractor([r["signals"] for r in rows], sampling_rate=[r["sampling_rate"] for r in rows])
     assert mixed["input_levels"][0, 1] == 0.0
     signals, rates = [r["signals"] for r in rows], [[100.0], [100.0, 100.0]]
-    whole = embed(signals, rates, tiny_model, extractor, "probe_level", quality_threshold=None)
-    probe_only = embed(signals, rates, tiny_model, extractor, "probe", quality_threshold=None)
+    whole = embed(signals, rates, micro_model, extractor, "probe_level", quality_threshold=None)
+    probe_only = embed(signals, rates, micro_model, extractor, "probe", quality_threshold=None)
     np.testing.assert_allclose(whole, with_levels(probe_only, channel_levels(extractor, rows)), atol=1e-5)

@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from conftest import random_scalograms, tiny_config
+from conftest import micro_config, random_scalograms
 from test_cli_zero_shot import make_backbone_folder, make_zero_shot_folder
 
 ort = pytest.importorskip("onnxruntime")
@@ -45,7 +45,7 @@ def test_frontend_graph_equals_the_cwt(tmp_path):
 @pytest.mark.parametrize("fusion_mode", ["cls_attention", "mean"])
 def test_encoder_graph_matches_pytorch_on_many_shapes(tmp_path, fusion_mode):
     torch.manual_seed(0)
-    model = NormWearModel(tiny_config(fusion_mode=fusion_mode)).eval()
+    model = NormWearModel(micro_config(fusion_mode=fusion_mode)).eval()
     export_encoder(model, 390, tmp_path / "encoder.onnx")
     session = _session(tmp_path / "encoder.onnx")
     cases = [(1, 1, 388), (2, 3, 388), (3, 2, 260), (1, 4, 520)]  # batch, channels, time steps (other lengths too)

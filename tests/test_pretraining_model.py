@@ -2,14 +2,14 @@
 
 import pytest
 import torch
-from conftest import random_scalograms, tiny_config
+from conftest import micro_config, random_scalograms
 
 from normwear_hf import NormWearForMaskedReconstruction, NormWearModel
 from normwear_hf.modeling_normwear import patchify, sample_patch_mask
 
 
 def test_structured_mask_hides_whole_rows_and_columns():
-    config = tiny_config(mask_time_ratio=0.6, mask_scale_ratio=0.5)
+    config = micro_config(mask_time_ratio=0.6, mask_scale_ratio=0.5)
     keep, masked = sample_patch_mask(config, 3, 43, 13, torch.Generator().manual_seed(0))
     assert keep.shape == (3, 17 * 7)  # 43 - 26 rows, 13 - 6 columns stay visible
     grid = ~masked.reshape(3, 43, 13)
@@ -21,7 +21,7 @@ def test_structured_mask_hides_whole_rows_and_columns():
 
 
 def test_random_mask_ratio_and_seed_reproducibility():
-    config = tiny_config(mask_strategy="random", mask_ratio=0.8)
+    config = micro_config(mask_strategy="random", mask_ratio=0.8)
     keep, masked = sample_patch_mask(config, 2, 29, 5, torch.Generator().manual_seed(1))
     assert keep.shape == (2, 29) and masked.sum(1).tolist() == [116, 116]
     again, _ = sample_patch_mask(config, 2, 29, 5, torch.Generator().manual_seed(1))
@@ -30,7 +30,7 @@ def test_random_mask_ratio_and_seed_reproducibility():
 
 
 def test_mask_prefers_real_time_rows():
-    config = tiny_config()
+    config = micro_config()
     real_rows = torch.zeros(4, 29, dtype=torch.bool)
     real_rows[:, :20] = True
     keep, _ = sample_patch_mask(config, 4, 29, 5, torch.Generator().manual_seed(0), real_rows)
@@ -38,7 +38,7 @@ def test_mask_prefers_real_time_rows():
 
 
 def test_patchify_matches_patch_embedding_token_order():
-    model = NormWearModel(tiny_config()).eval()
+    model = NormWearModel(micro_config()).eval()
     x = random_scalograms(1, 1)[:, 0]
     projection = model.embeddings.patch_embeddings.projection
     # a linear patch embedding is a matrix product with the flattened patch, in the same token order
@@ -48,12 +48,12 @@ def test_patchify_matches_patch_embedding_token_order():
 
 
 def test_default_target_is_the_signal():
-    assert tiny_config().reconstruction_target == "signal"
+    assert micro_config().reconstruction_target == "signal"
 
 
 def test_output_shapes_and_loss_counts_only_masked_real_patches():
     torch.manual_seed(0)
-    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram")).eval()
+    model = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram")).eval()
     x = random_scalograms(1, 2)
     out = model(x, mask_seed=3)
     assert out.reconstruction.shape == (1, 2, 145, 13 * 13 * 3) and out.mask.shape == (1, 2, 145)
@@ -69,7 +69,7 @@ def test_output_shapes_and_loss_counts_only_masked_real_patches():
 
 def test_padded_time_is_not_in_the_loss():
     torch.manual_seed(0)
-    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram")).eval()
+    model = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram")).eval()
     x = random_scalograms(1, 2)
     time_mask = torch.ones(1, 388, dtype=torch.long)
     time_mask[:, 130:] = 0
@@ -83,7 +83,7 @@ def test_padded_time_is_not_in_the_loss():
 
 def test_mask_seed_makes_forward_reproducible():
     torch.manual_seed(0)
-    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram")).eval()
+    model = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram")).eval()
     x = random_scalograms(2, 2)
     assert torch.equal(model(x, mask_seed=5).loss, model(x, mask_seed=5).loss)
     assert not torch.equal(model(x, mask_seed=5).mask, model(x, mask_seed=6).mask)
@@ -92,7 +92,7 @@ def test_mask_seed_makes_forward_reproducible():
 @pytest.mark.parametrize("target", ["signal", "both"])
 def test_signal_targets(target):
     torch.manual_seed(0)
-    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target=target))
+    model = NormWearForMaskedReconstruction(micro_config(reconstruction_target=target))
     x, signal = random_scalograms(2, 2), torch.randn(2, 2, 388)
     with pytest.raises(ValueError, match="return_signal=True"):
         model(x)
@@ -106,16 +106,16 @@ def test_signal_targets(target):
 
 def test_norm_pix_loss_changes_target_scale():
     torch.manual_seed(0)
-    plain = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram"))
+    plain = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram"))
     torch.manual_seed(0)
-    normed = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram", norm_pix_loss=True))
+    normed = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram", norm_pix_loss=True))
     x = 50 * random_scalograms(1, 1)
     assert normed(x, mask_seed=0).loss < plain(x, mask_seed=0).loss
 
 
 def test_backbone_loads_from_pretraining_checkpoint(tmp_path):
     torch.manual_seed(0)
-    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram")).eval()
+    model = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram")).eval()
     model.save_pretrained(tmp_path)
     backbone = NormWearModel.from_pretrained(tmp_path).eval()
     x = random_scalograms(1, 2)
@@ -126,9 +126,9 @@ def test_backbone_loads_from_pretraining_checkpoint(tmp_path):
 
 def test_contrastive_term_is_off_by_default_and_trains_backbone_and_projector_when_on():
     torch.manual_seed(0)
-    plain = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram"))
+    plain = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram"))
     assert plain.projector is None and plain(random_scalograms(2, 2), mask_seed=0).contrastive_loss is None
-    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram", contrastive_weight=0.5))
+    model = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram", contrastive_weight=0.5))
     x = random_scalograms(4, 3)
     channel_mask = torch.tensor([[1, 1, 1], [1, 0, 0], [1, 1, 0], [1, 1, 1]])
     out = model(x, channel_mask=channel_mask, mask_seed=3)
@@ -142,7 +142,7 @@ def test_contrastive_term_is_off_by_default_and_trains_backbone_and_projector_wh
 
 
 def test_second_view_keeps_a_real_channel_of_every_recording():
-    model = NormWearForMaskedReconstruction(tiny_config(contrastive_weight=1.0, contrastive_channel_keep=0.01))
+    model = NormWearForMaskedReconstruction(micro_config(contrastive_weight=1.0, contrastive_channel_keep=0.01))
     real = torch.tensor([[True, True, True], [False, True, False], [True, False, True]])
     for seed in range(20):
         kept = model._channel_subset(real, torch.Generator().manual_seed(seed))
@@ -160,22 +160,22 @@ def test_info_nce_prefers_matching_views():
 
 def test_backbone_loads_from_a_contrastive_checkpoint_without_the_projector(tmp_path):
     torch.manual_seed(0)
-    model = NormWearForMaskedReconstruction(tiny_config(contrastive_weight=1.0)).eval()
+    model = NormWearForMaskedReconstruction(micro_config(contrastive_weight=1.0)).eval()
     model.save_pretrained(tmp_path)
     backbone = NormWearModel.from_pretrained(tmp_path).eval()
     x = random_scalograms(1, 2)
     torch.testing.assert_close(backbone(x).last_hidden_state, model.normwear(x).last_hidden_state)
     with pytest.raises(ValueError, match="contrastive_channel_keep"):
-        tiny_config(contrastive_channel_keep=0.0)
+        micro_config(contrastive_channel_keep=0.0)
     with pytest.raises(ValueError, match="contrastive_temperature"):
-        tiny_config(contrastive_temperature=float("inf"))
+        micro_config(contrastive_temperature=float("inf"))
 
 
 def test_auxiliary_heads_regress_known_targets_only_and_train_the_backbone(tmp_path):
     torch.manual_seed(0)
     names = ["heart_rate_bpm", "noise_level"]
     model = NormWearForMaskedReconstruction(
-        tiny_config(reconstruction_target="scalogram", auxiliary_weight=2.0, auxiliary_targets=names)
+        micro_config(reconstruction_target="scalogram", auxiliary_weight=2.0, auxiliary_targets=names)
     )
     x = random_scalograms(2, 2)
     nothing = torch.full((2, 2, 2), float("nan"))
@@ -195,12 +195,12 @@ def test_auxiliary_heads_regress_known_targets_only_and_train_the_backbone(tmp_p
     backbone = NormWearModel.from_pretrained(tmp_path).eval()
     torch.testing.assert_close(backbone(x).last_hidden_state, model.eval().normwear(x).last_hidden_state)
     with pytest.raises(ValueError, match="needs auxiliary_targets"):
-        tiny_config(auxiliary_weight=1.0)
+        micro_config(auxiliary_weight=1.0)
 
 
 def test_latent_prediction_teacher_starts_as_the_student_follows_it_and_is_not_trained(tmp_path):
     torch.manual_seed(0)
-    config = tiny_config(reconstruction_weight=0.0, latent_weight=1.0, latent_target_layers=2, ema_decay=0.5)
+    config = micro_config(reconstruction_weight=0.0, latent_weight=1.0, latent_target_layers=2, ema_decay=0.5)
     model = NormWearForMaskedReconstruction(config)
     for teacher, student in zip(model.teacher.parameters(), model.normwear.parameters()):
         assert torch.equal(teacher, student) and not teacher.requires_grad
@@ -222,6 +222,6 @@ def test_latent_prediction_teacher_starts_as_the_student_follows_it_and_is_not_t
     backbone = NormWearModel.from_pretrained(tmp_path).eval()
     torch.testing.assert_close(backbone(x).last_hidden_state, model.eval().normwear(x).last_hidden_state)
     with pytest.raises(ValueError, match="without a masked objective"):
-        tiny_config(reconstruction_weight=0.0)
+        micro_config(reconstruction_weight=0.0)
     with pytest.raises(ValueError, match="latent_target_layers"):
-        tiny_config(latent_weight=1.0, latent_target_layers=99)
+        micro_config(latent_weight=1.0, latent_target_layers=99)

@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import micro_config
 
 from normwear_hf import NormWearFeatureExtractor, NormWearModel
 from normwear_hf.data.schema import make_example
@@ -211,7 +211,7 @@ def rows(count=4, seconds=(6.0, 13.0, 6.0, 8.0), seed=0):
 @pytest.fixture
 def model_and_extractor():
     torch.manual_seed(0)
-    return NormWearModel(tiny_config()).eval(), NormWearFeatureExtractor()
+    return NormWearModel(micro_config()).eval(), NormWearFeatureExtractor()
 
 
 def test_extract_embeddings_one_row_per_recording(model_and_extractor):
@@ -290,7 +290,7 @@ def test_embedding_cache_hits_skip_the_model_and_key_tracks_weights(model_and_ex
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob("*.pkl"))
 
 
-def test_level_embeddings_reuse_the_cached_probe_and_equal_embed(tmp_path, tiny_model):
+def test_level_embeddings_reuse_the_cached_probe_and_equal_embed(tmp_path, micro_model):
     rng = np.random.default_rng(3)
     rows = [
         {"signals": [rng.standard_normal(900) * s for s in (1.0, 10.0)], "sampling_rate": [100.0, 100.0],
@@ -298,10 +298,10 @@ def test_level_embeddings_reuse_the_cached_probe_and_equal_embed(tmp_path, tiny_
         for _ in range(5)
     ]  # fmt: skip
     extractor = NormWearFeatureExtractor()
-    level = extract_embeddings(tiny_model, extractor, rows, pooling="probe_level", batch_size=2, cache_dir=tmp_path)
+    level = extract_embeddings(micro_model, extractor, rows, pooling="probe_level", batch_size=2, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.npy"))) == 1  # only the model's part, the probe embedding, is cached
     signals, rates = [r["signals"] for r in rows], [r["sampling_rate"] for r in rows]
     direct = embed(
-        signals, rates, model=tiny_model, feature_extractor=extractor, pooling="probe_level", quality_threshold=None
+        signals, rates, model=micro_model, feature_extractor=extractor, pooling="probe_level", quality_threshold=None
     )
     np.testing.assert_allclose(level, direct, atol=1e-5)

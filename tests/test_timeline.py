@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import micro_config
 
 from normwear_hf import NormWearFeatureExtractor, NormWearModel
 from normwear_hf.cli import main
@@ -26,7 +26,7 @@ from normwear_hf.timeline import LiveTimeline, timeline
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    return NormWearModel(tiny_config()).eval()
+    return NormWearModel(micro_config()).eval()
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +231,7 @@ def test_long_gaps_are_masked_not_fatal(model, extractor):
 
 def save_tiny_model(folder: Path) -> Path:
     torch.manual_seed(0)
-    NormWearModel(tiny_config()).save_pretrained(folder)
+    NormWearModel(micro_config()).save_pretrained(folder)
     NormWearFeatureExtractor().save_pretrained(folder)
     return folder
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import micro_config
 
 from normwear_hf import NormWearFeatureExtractor, NormWearForMaskedReconstruction
 from normwear_hf.data import make_example
@@ -39,7 +39,7 @@ def test_warmup_cosine_and_lr_scaling():
 
 
 def test_no_weight_decay_on_biases_norms_and_tokens():
-    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram"))
+    model = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram"))
     decay, no_decay = parameter_groups(model, 0.05)
     names = {id(p): n for n, p in model.named_parameters()}
     exempt = {names[id(p)] for p in no_decay["params"]}
@@ -61,7 +61,7 @@ def _one_step(model, optimizer, scheduler, seed):
 def test_checkpoint_round_trip_restores_training_exactly(tmp_path):
     def fresh():
         torch.manual_seed(0)
-        model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram"))
+        model = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram"))
         optimizer = build_optimizer(model, 1e-3)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(2, 10))
         return model, optimizer, scheduler
@@ -82,7 +82,7 @@ def test_checkpoint_round_trip_restores_training_exactly(tmp_path):
 
 
 def test_incomplete_checkpoints_are_ignored_and_refused(tmp_path):
-    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram"))
+    model = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram"))
     optimizer = build_optimizer(model, 1e-3)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(0, 10))
     for step in (1, 2, 3):
@@ -100,7 +100,7 @@ def test_incomplete_checkpoints_are_ignored_and_refused(tmp_path):
 def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one_and_pruning_is_kill_safe(tmp_path, monkeypatch):
     from normwear_hf.training.checkpointing import load_latest_checkpoint
 
-    model = NormWearForMaskedReconstruction(tiny_config(reconstruction_target="scalogram"))
+    model = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram"))
     optimizer = build_optimizer(model, 1e-3)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(0, 10))
     messages = []

@@ -259,7 +259,7 @@ class NormWearConfig(PretrainedConfig):
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> NormWearConfig:
-        """A named size: ``"base"`` (the paper's), ``"small"`` (for CPU users) or ``"tiny"`` (for tests)."""
+        """A named size: ``"base"`` (the paper's), ``"small"`` (for CPU users) or ``"tiny"`` (quick CPU runs)."""
         if name not in NORMWEAR_PRESETS:
             raise ValueError(f"Unknown NormWear preset {name!r}; choose one of {sorted(NORMWEAR_PRESETS)}.")
         return cls(**{**NORMWEAR_PRESETS[name], **overrides})
