@@ -99,10 +99,38 @@ def run_embed(args: argparse.Namespace) -> int:
 
 def run_zero_shot(args: argparse.Namespace) -> int:
     """Rank candidate labels for signal files with a zero-shot checkpoint; print them, optionally write JSON."""
-    from .checkpoint import load_quietly, resolve_model_path
+    from .checkpoint import resolve_model_path
     from .demo import zero_shot_pipeline
-    from .io_readers import read_signal_file
-    from .zero_shot.engine import check_candidate_labels, has_zero_shot_head, label_sentences
+
+    labels, json_out = _zero_shot_arguments(args)
+    rates, files = _input_files(args)
+    model_path = resolve_model_path(args.model)
+    model, extractor = _load_zero_shot_model(model_path)
+    question = args.question or model.config.zero_shot_default_question
+    clf = zero_shot_pipeline(model, extractor)
+    start = time.perf_counter()
+    print(f"zero-shot with {model_path} | template {args.template!r} | question {question!r}")
+    results = [_rank_file(clf, file, rates, args, labels, question) for file in files]
+    elapsed = time.perf_counter() - start
+    summary = f"classified {len(results)} file{'s' * (len(results) != 1)} in {elapsed:.1f} s"
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        document = {
+            "model": str(model_path),
+            "candidate_labels": labels,
+            "hypothesis_template": args.template,
+            "question": question,
+            "results": results,
+        }
+        json_out.write_text(json.dumps(document, indent=2) + "\n")
+        summary += f" -> {json_out}"
+    print(summary)
+    return 0
+
+
+def _zero_shot_arguments(args: argparse.Namespace) -> tuple[list[str], Path | None]:
+    """The checked candidate labels and JSON output of ``zero-shot``, before any model is loaded."""
+    from .zero_shot.engine import check_candidate_labels, label_sentences
 
     if args.labels is None:
         raise ValueError(
@@ -119,8 +147,14 @@ def run_zero_shot(args: argparse.Namespace) -> int:
     json_out = Path(args.json) if args.json else None
     if json_out is not None and json_out.suffix.lower() != ".json":
         raise ValueError(f"--json {json_out}: the output must end in .json.")
-    rates, files = _input_files(args)
-    model_path = resolve_model_path(args.model)
+    return labels, json_out
+
+
+def _load_zero_shot_model(model_path: str):
+    """The model and feature extractor of ``model_path``; a folder without a zero-shot head is a clear error."""
+    from .checkpoint import load_quietly
+    from .zero_shot.engine import has_zero_shot_head
+
     model, extractor = load_quietly(model_path)
     if not has_zero_shot_head(model):
         raise ValueError(
@@ -128,53 +162,37 @@ def run_zero_shot(args: argparse.Namespace) -> int:
             "needs a zero-shot checkpoint (the bundled 'normwear' one, or a folder written by "
             "`normwear-hf train-zero-shot`). For embeddings of this model use `normwear-hf embed`."
         )
-    question = args.question or model.config.zero_shot_default_question
-    clf = zero_shot_pipeline(model, extractor)
-    start = time.perf_counter()
-    results = []
-    print(f"zero-shot with {model_path} | template {args.template!r} | question {question!r}")
-    for file in files:
-        recording = read_signal_file(file, sampling_rate=rates, channel_types=args.channel_types)
-        types = [kind or "other" for kind in recording.channel_types]
-        try:
-            ranking = clf(
-                {"signal": recording.signals, "sampling_rate": recording.sampling_rate, "channel_types": types},
-                candidate_labels=labels,
-                hypothesis_template=args.template,
-                question=question,
-            )
-        except ValueError as error:
-            raise ValueError(f"{file}: {error}") from None
-        channels = ", ".join(f"{kind} {rate:g} Hz" for kind, rate in zip(types, recording.sampling_rate))
-        print(f"{file} ({recording.duration_s:.1f} s; {channels}):")
-        width = max(len(entry["label"]) for entry in ranking)
-        for rank, entry in enumerate(ranking, 1):
-            print(f"  {rank}. {entry['label'].ljust(width)}  {entry['score']:.3f}")
-        results.append(
-            {
-                "file": str(file),
-                "duration_s": round(recording.duration_s, 3),
-                "channel_types": types,
-                "sampling_rate": recording.sampling_rate,
-                "top_label": ranking[0]["label"],
-                "ranking": [{"label": entry["label"], "score": float(entry["score"])} for entry in ranking],
-            }
+    return model, extractor
+
+
+def _rank_file(clf, file: Path, rates, args: argparse.Namespace, labels: list[str], question: str) -> dict:
+    """Classify one signal file, print its ranking, and return it as a JSON-ready record."""
+    from .io_readers import read_signal_file
+
+    recording = read_signal_file(file, sampling_rate=rates, channel_types=args.channel_types)
+    types = [kind or "other" for kind in recording.channel_types]
+    try:
+        ranking = clf(
+            {"signal": recording.signals, "sampling_rate": recording.sampling_rate, "channel_types": types},
+            candidate_labels=labels,
+            hypothesis_template=args.template,
+            question=question,
         )
-    elapsed = time.perf_counter() - start
-    summary = f"classified {len(results)} file{'s' * (len(results) != 1)} in {elapsed:.1f} s"
-    if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        document = {
-            "model": str(model_path),
-            "candidate_labels": labels,
-            "hypothesis_template": args.template,
-            "question": question,
-            "results": results,
-        }
-        json_out.write_text(json.dumps(document, indent=2) + "\n")
-        summary += f" -> {json_out}"
-    print(summary)
-    return 0
+    except ValueError as error:
+        raise ValueError(f"{file}: {error}") from None
+    channels = ", ".join(f"{kind} {rate:g} Hz" for kind, rate in zip(types, recording.sampling_rate))
+    print(f"{file} ({recording.duration_s:.1f} s; {channels}):")
+    width = max(len(entry["label"]) for entry in ranking)
+    for rank, entry in enumerate(ranking, 1):
+        print(f"  {rank}. {entry['label'].ljust(width)}  {entry['score']:.3f}")
+    return {
+        "file": str(file),
+        "duration_s": round(recording.duration_s, 3),
+        "channel_types": types,
+        "sampling_rate": recording.sampling_rate,
+        "top_label": ranking[0]["label"],
+        "ranking": [{"label": entry["label"], "score": float(entry["score"])} for entry in ranking],
+    }
 
 
 def _write_embeddings(out: Path, rows: list) -> str:
@@ -325,12 +343,27 @@ def run_pass_through(name: str, options: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``normwear-hf`` parser: one sub-command per job, in the order ``--help`` lists them."""
     parser = argparse.ArgumentParser(
         prog="normwear-hf", description="NormWear foundation model for wearable physiological signals."
     )
     parser.add_argument("--version", action="version", version=f"normwear-hf {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     model_help = "`normwear` (the bundled checkpoint, default) or a local model folder; nothing is downloaded"
+    _add_demo_command(commands, model_help)
+    _add_embed_command(commands, model_help)
+    add_timeline_command(commands, model_help)
+    _add_info_command(commands, model_help)
+    _add_zero_shot_command(commands, model_help)
+    _add_export_command(commands, model_help)
+    add_explain_command(commands, model_help)
+    _add_install_cache_command(commands)
+    _add_pass_through_commands(commands)
+    return parser
+
+
+def _add_demo_command(commands: argparse._SubParsersAction, model_help: str) -> None:
+    """``demo``: the bundled model on the bundled sample recordings."""
     demo = commands.add_parser(
         "demo",
         help="the bundled model on the bundled sample recordings: embeddings, zero-shot answers, a picture",
@@ -347,6 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     demo.add_argument("--no-plot", action="store_true", help="skip the picture")
     demo.set_defaults(handler=run_demo)
+
+
+def _add_embed_command(commands: argparse._SubParsersAction, model_help: str) -> None:
+    """``embed``: signal files -> embeddings (.npy or .parquet)."""
     embed_command = commands.add_parser(
         "embed",
         help="embed signal files (.npy .npz .csv .edf .hea) and write .npy or .parquet",
@@ -375,8 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
     embed_command.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     embed_command.add_argument("--device", default=None, help="torch device, e.g. cuda (default: cpu)")
     embed_command.set_defaults(handler=run_embed)
-    add_timeline_command(commands, model_help)
 
+
+def _add_info_command(commands: argparse._SubParsersAction, model_help: str) -> None:
+    """``info``: what a model folder holds."""
     info = commands.add_parser(
         "info",
         help="describe a model: architecture, size, parameters, weights, model card",
@@ -388,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     info.set_defaults(handler=run_info)
 
+
+def _add_zero_shot_command(commands: argparse._SubParsersAction, model_help: str) -> None:
+    """``zero-shot``: rank candidate labels for signal files."""
     zero_shot = commands.add_parser(
         "zero-shot",
         help="rank candidate labels for signal files with a zero-shot checkpoint",
@@ -401,6 +443,9 @@ def build_parser() -> argparse.ArgumentParser:
     zero_shot.add_argument("--json", metavar="OUT.json", help="also write the rankings to this JSON file")
     zero_shot.set_defaults(handler=run_zero_shot)
 
+
+def _add_export_command(commands: argparse._SubParsersAction, model_help: str) -> None:
+    """``export``: a self-contained Hub folder (with --onnx, an ONNX export)."""
     export = commands.add_parser(
         "export",
         help="write a model as a self-contained Hub folder (loads with trust_remote_code)",
@@ -412,7 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--overwrite", action="store_true", help="replace DIR if it exists and is not empty")
     add_onnx_options(export)
     export.set_defaults(handler=run_export)
-    add_explain_command(commands, model_help)
+
+
+def _add_install_cache_command(commands: argparse._SubParsersAction) -> None:
+    """``install-cache``: the bundled checkpoint as "normwear" in the HF cache."""
     install_cache = commands.add_parser(
         "install-cache",
         help='place the bundled checkpoint in the Hugging Face cache as "normwear" (import normwear_hf does it too)',
@@ -423,12 +471,15 @@ def build_parser() -> argparse.ArgumentParser:
         "docs/hub_cache.md.",
     )
     install_cache.set_defaults(handler=run_install_cache)
+
+
+def _add_pass_through_commands(commands: argparse._SubParsersAction) -> None:
+    """The commands whose own modules parse their options (pretrain, ...)."""
     for name, (_, summary) in PASS_THROUGH.items():
         command = commands.add_parser(
             name, help=f"{summary}; `normwear-hf {name} --help` lists the options", add_help=False
         )
         command.add_argument("options", nargs=argparse.REMAINDER)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
