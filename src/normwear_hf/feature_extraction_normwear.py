@@ -679,68 +679,21 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         n_channels = [w.shape[0] for _, w in windows]
         c_max = max(n_channels)
         lengths = np.array([w.shape[1] for _, w in windows], dtype=np.int64)
-
-        # Clean every (window, channel) series; equal lengths are processed together.
-        signals_65 = np.zeros((sum(n_channels), window), dtype=np.float64)
         row_of = np.repeat(np.arange(n_rows), n_channels)
         chan_of = np.concatenate([np.arange(c) for c in n_channels])
-        starts = np.concatenate(([0], np.cumsum(n_channels)[:-1]))
-        flat_all = np.zeros(signals_65.shape[0], dtype=bool)
-        level_all = np.zeros(signals_65.shape[0], dtype=np.float64)
-        by_length: dict[int, list[int]] = {}
-        for i, length in enumerate(lengths.tolist()):
-            by_length.setdefault(length, []).append(i)
-        for length, rows in by_length.items():
-            if len(rows) == n_rows:
-                block = np.concatenate([windows[i][1] for i in rows]) if n_rows > 1 else windows[0][1]
-                idx = slice(None)
-            else:
-                block = np.concatenate([windows[i][1] for i in rows])
-                idx = np.concatenate([np.arange(starts[i], starts[i] + n_channels[i]) for i in rows])
-            cleaned, flat, level = self._clean(block)
-            signals_65[idx, :length] = cleaned  # zero padding after normalisation
-            flat_all[idx] = flat
-            level_all[idx] = level
+
+        signals_65, flat_all, level_all = self._clean_windows(windows, n_channels, lengths)
         if flat_all.any():
             self._warn_flat(flat_all, row_of, chan_of, windows, names)
-
-        # Planes and one batched CWT for the whole call.
         planes = derivative_planes(signals_65.astype(np.float32))  # [K, 3, W-2]
-        time_mask = (np.arange(window - 2)[None, :] + 2 < lengths[:, None]).astype(np.int64)
-        channel_mask = (np.arange(c_max)[None, :] < np.array(n_channels)[:, None]).astype(np.int64)
-        dense = all(c == c_max for c in n_channels)
-        out_shape = (n_rows, c_max, 3, window - 2, len(self.scales))
-
-        if self.cwt_backend == "torch":
-            import torch
-
-            data = torch.from_numpy(planes)
-            if device is not None:
-                data = data.to(device)
-            coeffs = cwt_torch(data, self.scales)  # [K, 3, W-2, S]
-            if dense:
-                input_values = coeffs.reshape(out_shape)
-            else:
-                input_values = coeffs.new_zeros(out_shape)
-                input_values[
-                    torch.from_numpy(row_of).to(coeffs.device), torch.from_numpy(chan_of).to(coeffs.device)
-                ] = coeffs
-            if tensor_kind != "pt":
-                input_values = input_values.cpu().numpy()
-        else:
-            coeffs = cwt_numpy(planes, self.scales)
-            if dense:
-                input_values = coeffs.reshape(out_shape)
-            else:
-                input_values = np.zeros(out_shape, dtype=np.float32)
-                input_values[row_of, chan_of] = coeffs
+        input_values = self._scalograms(planes, row_of, chan_of, (n_rows, c_max), tensor_kind, device)
 
         input_levels = np.zeros((n_rows, c_max), dtype=np.float32)
         input_levels[row_of, chan_of] = level_all
         data = {
             "input_values": input_values,
-            "channel_mask": channel_mask,
-            "time_mask": time_mask,
+            "channel_mask": (np.arange(c_max)[None, :] < np.array(n_channels)[:, None]).astype(np.int64),
+            "time_mask": (np.arange(window - 2)[None, :] + 2 < lengths[:, None]).astype(np.int64),
             "input_levels": input_levels,
         }
         if return_signal:
@@ -762,6 +715,57 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
             data["channel_names"] = [list(names[r]) for r, _ in windows]
         # Tensors are built above; BatchFeature must not try to convert the string lists.
         return BatchFeature(data=data, tensor_type=None)
+
+    def _clean_windows(self, windows, n_channels: list[int], lengths: np.ndarray):
+        """Clean every (window, channel) series, equal lengths together: -> the cleaned series ``[K, W]`` (zero
+        padded after normalisation), whether each is flat ``[K]`` and its level ``[K]``, K = channels of all rows."""
+        n_rows = len(windows)
+        signals_65 = np.zeros((sum(n_channels), self.window_length), dtype=np.float64)
+        starts = np.concatenate(([0], np.cumsum(n_channels)[:-1]))
+        flat_all = np.zeros(signals_65.shape[0], dtype=bool)
+        level_all = np.zeros(signals_65.shape[0], dtype=np.float64)
+        by_length: dict[int, list[int]] = {}
+        for i, length in enumerate(lengths.tolist()):
+            by_length.setdefault(length, []).append(i)
+        for length, rows in by_length.items():
+            if len(rows) == n_rows:
+                block = np.concatenate([windows[i][1] for i in rows]) if n_rows > 1 else windows[0][1]
+                idx = slice(None)
+            else:
+                block = np.concatenate([windows[i][1] for i in rows])
+                idx = np.concatenate([np.arange(starts[i], starts[i] + n_channels[i]) for i in rows])
+            cleaned, flat, level = self._clean(block)
+            signals_65[idx, :length] = cleaned  # zero padding after normalisation
+            flat_all[idx] = flat
+            level_all[idx] = level
+        return signals_65, flat_all, level_all
+
+    def _scalograms(self, planes: np.ndarray, row_of, chan_of, rows_channels: tuple[int, int], tensor_kind, device):
+        """One batched CWT of every channel's planes ``[K, 3, W-2]``, laid out as ``[N, C_max, 3, W-2, S]``
+        (padded channels zero); a torch tensor on ``device`` with the torch backend and ``tensor_kind="pt"``."""
+        out_shape = (*rows_channels, 3, self.window_length - 2, len(self.scales))
+        dense = len(row_of) == rows_channels[0] * rows_channels[1]  # every row has C_max channels
+        if self.cwt_backend != "torch":
+            coeffs = cwt_numpy(planes, self.scales)
+            if dense:
+                return coeffs.reshape(out_shape)
+            input_values = np.zeros(out_shape, dtype=np.float32)
+            input_values[row_of, chan_of] = coeffs
+            return input_values
+        import torch
+
+        data = torch.from_numpy(planes)
+        if device is not None:
+            data = data.to(device)
+        coeffs = cwt_torch(data, self.scales)  # [K, 3, W-2, S]
+        if dense:
+            input_values = coeffs.reshape(out_shape)
+        else:
+            input_values = coeffs.new_zeros(out_shape)
+            input_values[torch.from_numpy(row_of).to(coeffs.device), torch.from_numpy(chan_of).to(coeffs.device)] = (
+                coeffs
+            )
+        return input_values if tensor_kind == "pt" else input_values.cpu().numpy()
 
     @staticmethod
     def _tensor_kind(return_tensors) -> str:
