@@ -13,20 +13,6 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "DATA_PACKAGES",
-    "SOURCES",
-    "DataPackage",
-    "MissingDataPackageError",
-    "MissingDataPackageWarning",
-    "available_sources",
-    "get_package",
-    "install_command",
-    "log_skip",
-    "missing_reason",
-    "package_dir",
-]
-
 
 @dataclass(frozen=True)
 class DataPackage:
