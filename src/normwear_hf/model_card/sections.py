@@ -196,6 +196,15 @@ def training_section(
     wall_time: str | None,
     loss_curve: str | None,
 ) -> str:
+    """The Training section: corpus, architecture, the run's numbers, the command and the loss curve."""
+    lines = _corpus_lines(run, corpus)
+    lines += _architecture_lines(run, config, architecture)
+    lines += _run_lines(run, machine, wall_time)
+    lines += _command_lines(run, command, loss_curve)
+    return "\n".join(lines).strip()
+
+
+def _corpus_lines(run: TrainingRun | None, corpus: str | None) -> list[str]:
     lines = []
     if run is None:
         lines.append(
@@ -208,8 +217,13 @@ def training_section(
         statistics, _, _ = _corpus_statistics(composition)
         corpus_line = f"{corpus_line} ({statistics})" if corpus_line else statistics
         corpus_line += " (from the corpus manifest)."
-    lines += ["", f"**Corpus.** {corpus_line or 'not described.'}"]
+    return lines + ["", f"**Corpus.** {corpus_line or 'not described.'}"]
 
+
+def _architecture_lines(
+    run: TrainingRun | None, config: Mapping[str, Any] | None, architecture: Mapping[str, Any] | None
+) -> list[str]:
+    lines: list[str] = []
     if architecture:
         preset = (run.args or {}).get("config") if run is not None else None
         overrides = (run.args or {}).get("config_overrides") if run is not None else None
@@ -242,6 +256,12 @@ def training_section(
     elif config is not None:
         lines += ["", f"The config is not a NormWear one (model_type {config.get('model_type')!r})."]
 
+    return lines
+
+
+def _run_lines(run: TrainingRun | None, machine: str | None, wall_time: str | None) -> list[str]:
+    """The table of steps, batch, learning rate, precision, loss, wall time and machine (a sentence without a run)."""
+    lines: list[str] = []
     if run is not None:
         summary, args = run.summary or {}, run.args or {}
         steps = summary.get("steps", run.metrics[-1]["step"] if run.metrics else args.get("max_steps"))
@@ -282,6 +302,11 @@ def training_section(
     elif wall_time or machine:
         lines += ["", f"Wall time: {wall_time or 'not recorded'}. Machine: {machine or 'not recorded'}."]
 
+    return lines
+
+
+def _command_lines(run: TrainingRun | None, command: str | None, loss_curve: str | None) -> list[str]:
+    lines: list[str] = []
     if command:
         lines += ["", "Command:", "", "```bash", command.strip(), "```"]
     elif run is not None and run.args:
@@ -297,7 +322,7 @@ def training_section(
         lines += ["", f"![Pretraining loss per optimizer step]({loss_curve})"]
     elif run is not None:
         lines += ["", "No `metrics.jsonl` in the run folder: no loss curve."]
-    return "\n".join(lines).strip()
+    return lines
 
 
 def _format_score(score: tuple[float, float, float] | None) -> str:
