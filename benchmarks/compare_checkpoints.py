@@ -35,7 +35,7 @@ def compare(candidate: dict, shipped: dict, method: str = "normwear", n_bootstra
         )
     groups: dict[str, dict] = {}
     for name, entry in candidate["tasks"].items():
-        mine = entry["methods"].get(method, {}).get("test_outputs")
+        mine = entry.get("methods", {}).get(method, {}).get("test_outputs")
         theirs = shipped["tasks"].get(name, {}).get("methods", {}).get(method, {}).get("test_outputs")
         if mine is None or theirs is None:
             continue
