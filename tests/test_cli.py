@@ -4,6 +4,7 @@ import json
 import re
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -176,6 +177,21 @@ def test_embed_masks_a_flat_channel_and_reports_it(tmp_path, model_folder, backb
     assert unmasked["channels_used"].to_pylist() == [[1.0, 1.0, 1.0]]
     two_channels = _reference(backbone, signals[:2], 100.0)  # the flat channel left out = never there
     np.testing.assert_allclose(masked["embedding"].to_pylist()[0], two_channels, rtol=1e-4, atol=1e-5)
+
+
+def test_embed_reads_parquet_and_never_its_own_output(tmp_path, model_folder, backbone):
+    data = tmp_path / "data"
+    data.mkdir()
+    signals = _signals(2, 8, 100, seed=6)
+    table = pa.table({"ECG": signals[0], "BVP": signals[1]}).replace_schema_metadata({"sampling_rate": "100"})
+    pq.write_table(table, data / "watch.parquet")
+    out = data / "emb.parquet"  # the output lands in the folder that is read
+    for again in ([], ["--overwrite"]):
+        assert main(["embed", str(data), "--out", str(out), "--model", str(model_folder), *again]) == 0
+        written = pq.read_table(out)
+        assert written["file"].to_pylist() == [str(data / "watch.parquet")]
+    expected = _reference(backbone, signals, 100.0, types=["ecg", "ppg"])
+    np.testing.assert_allclose(written["embedding"].to_pylist()[0], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_embed_missing_file_model_and_short_recording(tmp_path, model_folder, capsys, monkeypatch):

@@ -215,7 +215,7 @@ def test_bad_recordings_are_clear_errors(model, extractor, tmp_path):
     with pytest.raises(ValueError, match="zero-shot"):
         timeline(np.zeros((1, 1000)), 65.0, 6.0, candidate_labels="a,b", **options)
     (tmp_path / "broken.npy").write_bytes(b"not a numpy file at all")
-    with pytest.raises(ValueError, match="not a readable"):
+    with pytest.raises(ValueError, match="not a valid .npy file"):
         timeline(tmp_path / "broken.npy", 65.0, 6.0, **options)
     with pytest.raises(FileNotFoundError):
         timeline(tmp_path / "missing.npy", 65.0, 6.0, **options)

@@ -386,7 +386,7 @@ def _add_embed_command(commands: argparse._SubParsersAction, model_help: str) ->
     """``embed``: signal files -> embeddings (.npy or .parquet)."""
     embed_command = commands.add_parser(
         "embed",
-        help="embed signal files (.npy .npz .csv .edf .hea) and write .npy or .parquet",
+        help="embed signal files (.npy .npz .csv .parquet .edf .hea) and write .npy or .parquet",
         description="Embed signal files with a NormWear model. One embedding per file; long recordings are split "
         "into 6 s windows whose embeddings are averaged. Formats: .npy ([channels, time] or [time]; needs "
         "--sampling-rate), .npz (signals, sampling_rate, channel_types), .csv (header of channel names, optional "

@@ -31,11 +31,14 @@ def _rates_flag(text: str | None) -> list[float] | None:
 
 def input_files(args: argparse.Namespace) -> tuple[list[float] | None, list[Path]]:
     """The --sampling-rate flag and the signal files named by the inputs; a .npy without a rate fails here,
-    before any model is loaded."""
+    before any model is loaded. A command's own --out is never an input (a .parquet output in an input folder)."""
     from .io_readers import iter_signal_files
 
     rates = _rates_flag(args.sampling_rate)
-    files = iter_signal_files(args.inputs)
+    out = Path(args.out).expanduser().resolve() if getattr(args, "out", None) else None
+    files = [file for file in iter_signal_files(args.inputs) if file.resolve() != out]
+    if not files:
+        raise ValueError(f"No signal files to read: the only one given is the output {args.out}.")
     if rates is None and any(file.suffix.lower() == ".npy" for file in files):
         first = next(file for file in files if file.suffix.lower() == ".npy")
         raise ValueError(f"{first}: a .npy file carries no sampling rate; pass --sampling-rate HZ.")

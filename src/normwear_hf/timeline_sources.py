@@ -1,9 +1,9 @@
 """Recordings of any length as chunks: arrays, memory-mapped ``.npy`` files and signal files.
 
-A timeline must not hold a day of signal (and its copies) in memory. ``.npy`` files are memory-mapped and read a
-chunk at a time; numpy arrays (including ``np.memmap``) and lists of channels are sliced, never copied whole.
-Other formats go through :func:`normwear_hf.io_readers.read_signal_file`, which loads the file (EDF, WFDB, CSV and
-NPZ are parsed whole by their readers); the model side stays chunked either way.
+A timeline must not hold a day of signal (and its copies) in memory. Signal files are opened with
+:func:`normwear_hf.io_streams.open_signal_file`, whose channels read from disk only the chunk they are sliced for
+(``.npy`` memory-mapped; EDF, WFDB, CSV and Parquet in records or blocks of rows; ``.npz`` is loaded whole); numpy
+arrays (including ``np.memmap``) and lists of channels are sliced, never copied whole.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from .feature_extraction_normwear import CHANNEL_TYPES, _is_tensor
-from .io_readers import SignalRecording, read_signal_file
+from .io_readers import SignalRecording
+from .io_streams import open_signal_file
 
 
 class RecordingSource(SignalRecording):
@@ -119,21 +120,6 @@ def open_recording(
 
 
 def _open_file(path: Path, sampling_rate: Any, channel_types: Any, channel_names: Any) -> RecordingSource:
-    path = path.expanduser()
-    if path.suffix.lower() != ".npy":
-        read = read_signal_file(path, sampling_rate=sampling_rate, channel_types=channel_types)
-        names = _labels(channel_names, len(read.signals), "channel_names") or read.channel_names
-        return RecordingSource(read.signals, read.sampling_rate, read.channel_types, names, str(path))
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist (no such file).")
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise ValueError(f"{path} is not a readable numeric .npy file ({error}).") from None
-    channels = _array_channels(array, str(path))
-    if sampling_rate is None:
-        raise ValueError(f"{path}: a .npy file carries no sampling rate; pass it (--sampling-rate HZ).")
-    count = len(channels)
-    names = _labels(channel_names, count, "channel_names") or [f"channel {c}" for c in range(count)]
-    types = _labels(channel_types, count, "channel_types", CHANNEL_TYPES) or [None] * count
-    return RecordingSource(channels, _rates(sampling_rate, count, str(path)), types, names, str(path))
+    read = open_signal_file(path, sampling_rate=sampling_rate, channel_types=channel_types)
+    names = _labels(channel_names, len(read.signals), "channel_names") or read.channel_names
+    return RecordingSource(read.signals, read.sampling_rate, read.channel_types, names, str(read.source))

@@ -95,8 +95,56 @@ def parse_tals(raw: bytes) -> list[tuple[float, float, str]]:
     return annotations
 
 
-def read_edf(path: Path, labels: set[str] | None = None) -> EdfFile:
-    """Read an EDF/EDF+ file; ``labels`` limits which ordinary signals are decoded (annotations always are)."""
+@dataclass
+class EdfLayout:
+    """An EDF file's header: what its signals are and where their samples lie (data records start at
+    ``header_bytes``; each record holds ``samples[i]`` little-endian int16 values of signal ``i`` in turn)."""
+
+    path: Path
+    start: dt.datetime
+    record_duration: float
+    num_records: int  # as declared: -1 = unknown (count the records present)
+    available: int  # whole records present in the file
+    header_bytes: int
+    labels: list[str]
+    dimensions: list[str]
+    samples: list[int]
+    physical_range: list[tuple[float, float]]
+    digital_range: list[tuple[float, float]]
+
+    @property
+    def record_samples(self) -> int:
+        return sum(self.samples)
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Where each signal's values start within a data record."""
+        return np.concatenate([[0], np.cumsum(self.samples)]).astype(np.int64)
+
+    def records(self) -> int:
+        """The number of data records, checked against the file's size."""
+        if self.num_records < 0:
+            return self.available
+        if self.available < self.num_records:
+            raise ValueError(
+                f"{self.path} is corrupt: {self.num_records} data records announced, {self.available} present "
+                "(truncated)."
+            )
+        return self.num_records
+
+    def to_physical(self, index: int, digital: np.ndarray) -> np.ndarray:
+        """Signal ``index``'s digital values in physical units (float64)."""
+        (dmin, dmax), (pmin, pmax) = self.digital_range[index], self.physical_range[index]
+        if dmax == dmin or self.record_duration <= 0:
+            raise ValueError(
+                f"{self.path} is corrupt: signal {self.labels[index]!r} has an empty digital range or record length."
+            )
+        gain = (pmax - pmin) / (dmax - dmin)
+        return digital.astype(np.float64) * gain + (pmin - dmin * gain)
+
+
+def read_edf_layout(path: Path) -> EdfLayout:
+    """Parse and check an EDF/EDF+ header without reading the data records."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path} is missing.")
@@ -123,40 +171,57 @@ def read_edf(path: Path, labels: set[str] | None = None) -> EdfFile:
                 f"{path} is corrupt: a data record lasts {record_duration:g} s (EDF records last 0 s to, here, a day)."
             )
         raw_fields = handle.read(256 * count)
-        if len(raw_fields) < 256 * count:
-            raise ValueError(f"{path} is corrupt: the signal headers are truncated.")
-        fields, offset = {}, 0
-        for name, width in _FIELDS:
-            chunk = raw_fields[offset : offset + width * count].decode("latin-1")
-            fields[name] = [chunk[i * width : (i + 1) * width].strip() for i in range(count)]
-            offset += width * count
-        try:
-            samples = [int(value) for value in fields["samples_per_record"]]
-            numbers = {
-                key: [float(v) for v in fields[key]]
-                for key in ("physical_min", "physical_max", "digital_min", "digital_max")
-            }
-        except ValueError as error:
-            raise ValueError(f"{path} is corrupt: unreadable signal header ({error}).") from error
-        if any(n <= 0 for n in samples):
-            raise ValueError(f"{path} is corrupt: a signal has {min(samples)} samples per data record.")
-        record_samples = sum(samples)
-        available = max(0, path.stat().st_size - 256 * (count + 1)) // (2 * record_samples)
-        wanted = available if num_records < 0 else num_records
-        if wanted * record_samples > MAX_EDF_VALUES:
-            raise ValueError(
-                f"{path} holds {wanted:,} records x {record_samples:,} samples; NormWear reads at most "
-                f"{MAX_EDF_VALUES:,} samples of an EDF file at once. Split the recording into shorter files."
-            )
-        body = np.frombuffer(handle.read(2 * record_samples * min(wanted, available)), dtype="<i2")
-    if num_records < 0:
-        num_records = available
-    if available < num_records:
-        raise ValueError(f"{path} is corrupt: {num_records} data records announced, {available} present (truncated).")
-    records = body[: num_records * record_samples].reshape(num_records, record_samples)
-    edf = EdfFile(path, _start_time(text[168:176], text[176:184], path), record_duration, num_records)
-    starts = np.concatenate([[0], np.cumsum(samples)])
-    for index, label in enumerate(fields["label"]):
+    if len(raw_fields) < 256 * count:
+        raise ValueError(f"{path} is corrupt: the signal headers are truncated.")
+    fields, offset = {}, 0
+    for name, width in _FIELDS:
+        chunk = raw_fields[offset : offset + width * count].decode("latin-1")
+        fields[name] = [chunk[i * width : (i + 1) * width].strip() for i in range(count)]
+        offset += width * count
+    try:
+        samples = [int(value) for value in fields["samples_per_record"]]
+        numbers = {
+            key: [float(v) for v in fields[key]]
+            for key in ("physical_min", "physical_max", "digital_min", "digital_max")
+        }
+    except ValueError as error:
+        raise ValueError(f"{path} is corrupt: unreadable signal header ({error}).") from error
+    if any(n <= 0 for n in samples):
+        raise ValueError(f"{path} is corrupt: a signal has {min(samples)} samples per data record.")
+    available = max(0, path.stat().st_size - header_bytes) // (2 * sum(samples))
+    return EdfLayout(
+        path=path,
+        start=_start_time(text[168:176], text[176:184], path),
+        record_duration=record_duration,
+        num_records=num_records,
+        available=available,
+        header_bytes=header_bytes,
+        labels=fields["label"],
+        dimensions=fields["physical_dimension"],
+        samples=samples,
+        physical_range=list(zip(numbers["physical_min"], numbers["physical_max"])),
+        digital_range=list(zip(numbers["digital_min"], numbers["digital_max"])),
+    )
+
+
+def read_edf(path: Path, labels: set[str] | None = None) -> EdfFile:
+    """Read an EDF/EDF+ file; ``labels`` limits which ordinary signals are decoded (annotations always are)."""
+    layout = read_edf_layout(path)
+    path, record_samples = layout.path, layout.record_samples
+    wanted = layout.available if layout.num_records < 0 else layout.num_records
+    if wanted * record_samples > MAX_EDF_VALUES:
+        raise ValueError(
+            f"{path} holds {wanted:,} records x {record_samples:,} samples; NormWear reads at most "
+            f"{MAX_EDF_VALUES:,} samples of an EDF file at once. Split the recording into shorter files."
+        )
+    num_records = layout.records()
+    with path.open("rb") as handle:
+        handle.seek(layout.header_bytes)
+        body = np.frombuffer(handle.read(2 * record_samples * num_records), dtype="<i2")
+    records = body.reshape(num_records, record_samples)
+    edf = EdfFile(path, layout.start, layout.record_duration, num_records)
+    starts = layout.offsets
+    for index, label in enumerate(layout.labels):
         block = records[:, starts[index] : starts[index + 1]]
         if label == ANNOTATIONS_LABEL:
             for row in block:
@@ -167,14 +232,9 @@ def read_edf(path: Path, labels: set[str] | None = None) -> EdfFile:
             continue
         if labels is not None and label not in labels:
             continue
-        dmin, dmax = numbers["digital_min"][index], numbers["digital_max"][index]
-        pmin, pmax = numbers["physical_min"][index], numbers["physical_max"][index]
-        if dmax == dmin or record_duration <= 0:
-            raise ValueError(f"{path} is corrupt: signal {label!r} has an empty digital range or record length.")
-        gain = (pmax - pmin) / (dmax - dmin)
-        data = block.reshape(-1).astype(np.float64) * gain + (pmin - dmin * gain)
+        data = layout.to_physical(index, block.reshape(-1))
         edf.signals.append(
-            EdfSignal(label, fields["physical_dimension"][index], samples[index] / record_duration, data)
+            EdfSignal(label, layout.dimensions[index], layout.samples[index] / layout.record_duration, data)
         )
     # the time-keeping TAL of each record carries no text and is dropped by parse_tals
     edf.annotations.sort(key=lambda entry: entry[0])

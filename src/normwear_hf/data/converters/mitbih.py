@@ -138,7 +138,9 @@ def read_header(path: Path) -> Header:
         raise ValueError(f"{path} is corrupt (not a WFDB header): {error}") from error
 
 
-def _decode(data: bytes, fmt: int, path: Path) -> np.ndarray:
+def decode_values(data: bytes, fmt: int, path: Path) -> np.ndarray:
+    """The int32 values packed in ``data`` (format 212: two 12-bit values per 3 bytes; 16: little-endian int16), in
+    the file's order: frame by frame, the signals of a frame in turn. Format 212 bytes must start at a pair."""
     if fmt == 212:
         raw = np.frombuffer(data + b"\0" * (-len(data) % 3), dtype=np.uint8).reshape(-1, 3).astype(np.int32)
         values = np.empty(2 * len(raw), dtype=np.int32)
@@ -177,6 +179,41 @@ def signal_file_path(header_path: Path, file: str) -> Path:
     return path
 
 
+def _file_bytes(header: Header, signals: list[Signal]) -> int:
+    return math.ceil(header.samples * len(signals) * _BYTES_PER_VALUE[signals[0].fmt])
+
+
+def signal_files(header_path: Path, header: Header) -> dict[Path, list[Signal]]:
+    """The record's signal files (beside the header, :func:`signal_file_path`) and the signals each interleaves,
+    checked against the formats this reader decodes and against the files' sizes; nothing is read yet."""
+    grouped: dict[str, list[Signal]] = {}
+    for signal in header.signals:
+        grouped.setdefault(signal.file, []).append(signal)
+    files = {}
+    for file, signals in grouped.items():
+        path = signal_file_path(header_path, file)
+        if not path.is_file():
+            raise ValueError(f"{path} is missing (named by {header_path}).")
+        if len({s.fmt for s in signals}) != 1:
+            raise ValueError(f"{header_path}: signals in {file} mix formats.")
+        if signals[0].fmt not in _BYTES_PER_VALUE:
+            raise ValueError(f"{path}: WFDB format {signals[0].fmt} is not supported (only 212 and 16).")
+        size = _file_bytes(header, signals)
+        if path.stat().st_size < size:
+            raise ValueError(
+                f"{path} is corrupt or truncated: {path.stat().st_size:,} bytes for the {size:,} that "
+                f"{header.samples:,} samples x {len(signals)} signals need."
+            )
+        files[path] = signals
+    return files
+
+
+def to_physical(digital: np.ndarray, signal: Signal) -> np.ndarray:
+    """One signal's digital values in physical units, its format's invalid-sample code as NaN."""
+    invalid = -2048 if signal.fmt == 212 else -32768
+    return np.where(digital == invalid, np.nan, (digital - signal.baseline) / signal.gain)
+
+
 def read_signals(header_path: Path) -> tuple[Header, np.ndarray]:
     """The record's signals in physical units, ``[C, T]`` (invalid samples as NaN), checksums verified.
 
@@ -190,34 +227,18 @@ def read_signals(header_path: Path) -> tuple[Header, np.ndarray]:
             f"{header_path} declares {header.samples:,} samples x {len(header.signals)} signals; NormWear reads "
             f"records of 1 to {MAX_RECORD_VALUES:,} values at once. Split a longer record into segments."
         )
-    files = {}
-    for signal in header.signals:
-        files.setdefault(signal.file, []).append(signal)
     channels = {}
-    for file, signals in files.items():
-        path = signal_file_path(header_path, file)
-        if not path.is_file():
-            raise ValueError(f"{path} is missing (named by {header_path}).")
-        if len({s.fmt for s in signals}) != 1:
-            raise ValueError(f"{header_path}: signals in {file} mix formats.")
+    for path, signals in signal_files(header_path, header).items():
         needed = header.samples * len(signals)
-        size = math.ceil(needed * _BYTES_PER_VALUE.get(signals[0].fmt, 2.0))
-        if path.stat().st_size < size:
-            raise ValueError(
-                f"{path} is corrupt or truncated: {path.stat().st_size:,} bytes for the {size:,} that "
-                f"{header.samples:,} samples x {len(signals)} signals need."
-            )
         with path.open("rb") as handle:
-            digital = _decode(handle.read(size), signals[0].fmt, path)
+            digital = decode_values(handle.read(_file_bytes(header, signals)), signals[0].fmt, path)
         if digital.size < needed:
             raise ValueError(f"{path} is corrupt: {digital.size} samples for {header.samples} x {len(signals)}.")
         digital = digital[:needed].reshape(header.samples, len(signals)).T
         for row, signal in zip(digital, signals):
             if signal.checksum is not None and int(np.int16(np.sum(row, dtype=np.int64) & 0xFFFF)) != signal.checksum:
                 raise ValueError(f"{path} is corrupt: checksum mismatch for signal {signal.name!r}.")
-            invalid = -2048 if signal.fmt == 212 else -32768
-            physical = (row - signal.baseline) / signal.gain
-            channels[id(signal)] = np.where(row == invalid, np.nan, physical)
+            channels[id(signal)] = to_physical(row, signal)
     return header, np.stack([channels[id(signal)] for signal in header.signals])
 
 
