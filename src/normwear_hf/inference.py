@@ -16,7 +16,7 @@ from .modeling_normwear import NormWearModel, channel_summaries, check_pooling, 
 from .quality import DEFAULT_QUALITY_THRESHOLD, WindowQuality, check_threshold, score_windows
 
 DEFAULT_MODEL_DESCRIPTION = (
-    "the bundled checkpoint normwear_hf.DEFAULT_CHECKPOINT: NormWear small (256 wide, 6 blocks, patch 13 x 13), "
+    "the bundled checkpoint normwear_hf.DEFAULT_CHECKPOINT: NormWear tiny (128 wide, 4 blocks, patch 13 x 13), "
     "pretrained on 35 h of real + synthetic segments, with the MSiTF zero-shot head (see its README.md)"
 )
 

@@ -14,7 +14,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..evaluation.benchmark import METHOD_LABELS
+from ..evaluation.benchmark import METHOD_LABELS, paired_markdown
 from ..evaluation.zero_shot_report import INTERVAL_NOTE, has_interval, with_interval
 from .comparison import RandomInitComparison
 from .constants import (
@@ -325,6 +325,14 @@ def _command_lines(run: TrainingRun | None, command: str | None, loss_curve: str
     return lines
 
 
+PROBE_EMBEDDINGS = {  # the benchmark's --pooling, as the card says it
+    "probe": "token mean per channel, channels concatenated",
+    "probe_level": "token mean per channel plus the channel's log10 amplitude, channels concatenated: "
+    "`--pooling probe_level`",
+    "probe_rich": "per channel the token mean, max and time-third means, channels concatenated: `--pooling probe_rich`",
+}
+
+
 def _format_score(score: tuple[float, float, float] | None) -> str:
     return "skipped" if score is None else f"{score[0]:.3f} [{score[1]:.3f}, {score[2]:.3f}]"
 
@@ -334,8 +342,8 @@ def evaluation_section(results: Mapping[str, Any], comparison: RandomInitCompari
     methods = [m for m in CARD_METHODS if any(m in entry["methods"] for entry in tasks.values())]
     lines = [
         "Linear probes on frozen embeddings, the paper's protocol (`normwear-hf benchmark`): the probing embedding "
-        "(token mean per channel, channels concatenated) goes through logistic regression (C = 1) or ridge on "
-        "log(y + 1), beside the same architecture with random weights and three baselines on the same splits. "
+        f"({PROBE_EMBEDDINGS[results.get('pooling', 'probe')]}) goes through logistic regression (C = 1) or ridge "
+        "on log(y + 1), beside the same architecture with random weights and three baselines on the same splits. "
         "Main metric: AUROC for classification (one-vs-one macro for several classes), relative accuracy in "
         "original units for regression (MAE where a target is 0); in brackets a bootstrap 95% interval over the "
         "test set.",
@@ -371,6 +379,8 @@ def evaluation_section(results: Mapping[str, Any], comparison: RandomInitCompari
             "| **mean** | | | | " + " | ".join(f"**{means[m]:.3f}**" if m in means else "n/a" for m in methods) + " |"
         )
     lines += ["", comparison.sentence(), ""]
+    if results.get("paired"):
+        lines += paired_markdown(results["paired"])[1:] + [""]
     if bounded and "normwear" in means and len(means) > 1:
         best = max(means, key=means.get)
         if best == "normwear":
