@@ -281,6 +281,13 @@ def test_embedding_cache_hits_skip_the_model_and_key_tracks_weights(model_and_ex
     changed[0] = {**changed[0], "signals": [np.asarray(changed[0]["signals"][0]) * 2, changed[0]["signals"][1]]}
     assert embedding_cache_key(model, extractor, changed) != key
     assert embedding_cache_key(model, NormWearFeatureExtractor(smoothing_sigma_seconds=0.03), data) != key
+    # objective settings added later leave the key alone at their defaults (old caches stay valid), not otherwise
+    for name in probe.LATER_OBJECTIVE_DEFAULTS:
+        delattr(model.config, name)
+    assert embedding_cache_key(model, extractor, data) == key
+    model.config.auxiliary_weight = 1.0
+    assert embedding_cache_key(model, extractor, data) != key
+    model.config.auxiliary_weight = 0.0
 
     with torch.no_grad():
         next(model.parameters()).add_(1e-3)

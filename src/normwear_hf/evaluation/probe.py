@@ -83,9 +83,24 @@ def _json_digest(payload: Any) -> bytes:
     return json.dumps(payload, sort_keys=True, default=str).encode()
 
 
+# Pretraining-objective settings added after the cache format was fixed. They never change what the backbone
+# computes; left out of the key while at their defaults, so caches written before they existed stay valid.
+LATER_OBJECTIVE_DEFAULTS: dict[str, Any] = {
+    "auxiliary_targets": [],
+    "auxiliary_weight": 0.0,
+    "latent_weight": 0.0,
+    "latent_target_layers": 3,
+    "ema_decay": 0.996,
+    "reconstruction_weight": 1.0,
+}
+
+
 def _config_dict(obj: Any) -> dict[str, Any]:
     config = dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(vars(obj))
     config.pop("transformers_version", None)
+    for name, default in LATER_OBJECTIVE_DEFAULTS.items():
+        if name in config and config[name] == default:
+            del config[name]
     return config
 
 
