@@ -243,7 +243,7 @@ def test_info_describes_the_model(tmp_path, model_folder, capsys):
 def test_info_on_the_bundled_card_shows_no_generator_comment_and_no_pypi_install(capsys):
     assert main(["info", "--card-lines", "8"]) == 0
     printed = capsys.readouterr().out
-    assert "<!--" not in printed and "# NormWear small" in printed
+    assert "<!--" not in printed and "# NormWear tiny" in printed
     assert "pip install normwear-hf\n" not in printed and "not on PyPI yet" in printed
 
 

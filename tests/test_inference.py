@@ -42,9 +42,10 @@ def test_default_model_is_the_bundled_checkpoint_and_leaves_global_rng_alone():
 
 @pytest.mark.parametrize(
     "pooling, shape",
-    [("recording", (1, 256)), ("channel", (1, 4, 256)), ("probe", (1, 1024)), ("cls", (1, 4, 256))],
+    [("recording", (1, 128)), ("channel", (1, 4, 128)), ("probe", (1, 512)), ("cls", (1, 4, 128))],
 )
 def test_embed_sample_recording(pooling, shape):
+    """The bundled model is 128 wide (tiny); the sample recording has 4 channels."""
     recording = load_sample_recording()
     vectors = embed([recording.signals], sampling_rate=[recording.sampling_rate], pooling=pooling)
     assert vectors.shape == shape and np.isfinite(vectors).all()
@@ -71,7 +72,7 @@ def test_embed_mixed_channel_counts_and_bf16():
     recordings = [rng.standard_normal((1, 800)), rng.standard_normal((3, 500))]
     fp32 = embed(recordings, sampling_rate=[100.0, 100.0])
     bf16 = embed(recordings, sampling_rate=[100.0, 100.0], dtype=torch.bfloat16)
-    assert fp32.shape == bf16.shape == (2, 256)
+    assert fp32.shape == bf16.shape == (2, 128)
     cosine = (fp32 * bf16).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
     assert cosine.min() > 0.99
 
