@@ -42,9 +42,11 @@ def test_default_model_is_the_bundled_checkpoint_and_leaves_global_rng_alone():
 
 @pytest.mark.parametrize(
     "pooling, shape",
-    [("recording", (1, 256)), ("channel", (1, 4, 256)), ("probe", (1, 1024)), ("cls", (1, 4, 256))],
+    [("recording", (1, "D")), ("channel", (1, 4, "D")), ("probe", (1, "4D")), ("cls", (1, 4, "D"))],
 )
 def test_embed_sample_recording(pooling, shape):
+    width = load_default_model()[0].config.hidden_size  # the bundled checkpoint's width (128 since issue 12)
+    shape = tuple({"D": width, "4D": 4 * width}.get(size, size) for size in shape)
     recording = load_sample_recording()
     vectors = embed([recording.signals], sampling_rate=[recording.sampling_rate], pooling=pooling)
     assert vectors.shape == shape and np.isfinite(vectors).all()
@@ -71,7 +73,7 @@ def test_embed_mixed_channel_counts_and_bf16():
     recordings = [rng.standard_normal((1, 800)), rng.standard_normal((3, 500))]
     fp32 = embed(recordings, sampling_rate=[100.0, 100.0])
     bf16 = embed(recordings, sampling_rate=[100.0, 100.0], dtype=torch.bfloat16)
-    assert fp32.shape == bf16.shape == (2, 256)
+    assert fp32.shape == bf16.shape == (2, load_default_model()[0].config.hidden_size)
     cosine = (fp32 * bf16).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
     assert cosine.min() > 0.99
 
