@@ -1244,21 +1244,25 @@ def finish_pooling(
 
 
 def average_windows(
-    per_channel: torch.Tensor, real: torch.Tensor, recording_index: torch.Tensor
+    values: torch.Tensor, weights: torch.Tensor, recording_index: torch.Tensor, count: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Average per-channel window embeddings ``[windows, C, D]`` into ``[recordings, C, D]``."""
-    recording_index = torch.as_tensor(recording_index, device=per_channel.device, dtype=torch.long)
-    if recording_index.shape != per_channel.shape[:1]:
-        raise ValueError(
-            f"recording_index has shape {tuple(recording_index.shape)}, expected ({per_channel.shape[0]},)."
-        )
-    count = int(recording_index.max()) + 1
-    weights = real.to(per_channel.dtype)
-    sums = per_channel.new_zeros(count, *per_channel.shape[1:]).index_add(
-        0, recording_index, per_channel * weights[..., None]
-    )
-    totals = weights.new_zeros(count, weights.shape[1]).index_add(0, recording_index, weights)
-    return sums / totals.clamp_min(1.0)[..., None], totals > 0
+    """Windows -> recordings: the ``weights``-weighted mean of the windows of each recording.
+
+    The one window average of the package (embeddings of [`NormWearModel.get_embeddings`] and ``embed``, zero-shot
+    logits of cached windows). ``values`` ``[windows, ...]``; ``weights`` covers its leading axes (``real``
+    ``[windows, C]`` for per-channel embeddings, ones ``[windows]`` for a plain mean). ``count`` recordings
+    (default: the highest index + 1). Returns the means and where any weight was present.
+    """
+    recording_index = torch.as_tensor(recording_index, device=values.device, dtype=torch.long)
+    if recording_index.shape != values.shape[:1]:
+        raise ValueError(f"recording_index has shape {tuple(recording_index.shape)}, expected ({values.shape[0]},).")
+    count = int(recording_index.max()) + 1 if count is None else count
+    weights = weights.to(values.dtype)
+    spread = weights.reshape(*weights.shape, *[1] * (values.ndim - weights.ndim))
+    sums = values.new_zeros(count, *values.shape[1:]).index_add(0, recording_index, values * spread)
+    totals = weights.new_zeros(count, *weights.shape[1:]).index_add(0, recording_index, weights)
+    shaped = totals.clamp_min(1.0).reshape(*totals.shape, *[1] * (values.ndim - weights.ndim))
+    return sums / shaped, totals > 0
 
 
 __all__ = [
