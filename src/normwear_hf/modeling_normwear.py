@@ -2,6 +2,10 @@
 
 This file is copied next to saved models for ``trust_remote_code``: it imports only third-party packages
 and its flat siblings.
+
+Over 600 lines on purpose: exported configs' ``auto_map`` names ``modeling_normwear.<class>`` for the backbone, the
+pretraining head and the task heads, and exported folders copy this one file; its sections (outputs, embeddings,
+blocks, backbone, pretraining head, task heads, poolings) are laid out in docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -842,6 +846,11 @@ class NormWearDecoder(nn.Module):
         return scalogram, signal, latent
 
 
+def masked_mean(per_patch: torch.Tensor, loss_mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``per_patch`` ``[N, P]`` over the patches ``loss_mask`` counts (0 when it counts none)."""
+    return (per_patch * loss_mask).sum() / loss_mask.sum().clamp_min(1)
+
+
 def info_nce(first: torch.Tensor, second: torch.Tensor, temperature: float) -> torch.Tensor:
     """Symmetric InfoNCE: row ``i`` of ``first`` must pick row ``i`` of ``second`` among the batch, and back."""
     first, second = F.normalize(first.float(), dim=-1), F.normalize(second.float(), dim=-1)
@@ -1041,7 +1050,7 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
                 mean, var = target.mean(dim=-1, keepdim=True), target.var(dim=-1, keepdim=True)
                 target = (target - mean) / (var + 1e-6).sqrt()
             per_patch = (scalogram_pred.float() - target.float()).pow(2).mean(dim=-1)
-            losses["scalogram"] = (per_patch * loss_mask).sum() / loss_mask.sum().clamp_min(1)
+            losses["scalogram"] = masked_mean(per_patch, loss_mask)
         if signal_pred is not None:
             rows, cols = view.folded.channel_index
             num_time, num_scale = view.grid
@@ -1067,7 +1076,7 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
         """Mean squared error of the predicted features of masked patches against the EMA teacher's."""
         target = self._teacher_targets(input_values, view.folded, time_mask, interpolate)
         per_patch = (latent_pred.float() - target).pow(2).mean(dim=-1)
-        return (per_patch * loss_mask).sum() / loss_mask.sum().clamp_min(1)
+        return masked_mean(per_patch, loss_mask)
 
     def _contrastive_loss(
         self,
