@@ -69,8 +69,10 @@ def test_regression_head_trains_and_defaults_to_one_target(tmp_path):
     inputs, _, frequency = _frequency_task()
     data = Dataset.from_dict({**inputs, "labels": frequency.astype(np.float32)}).with_format("torch")
     torch.manual_seed(0)
-    model = NormWearForSignalRegression(micro_config())
+    given = micro_config()
+    model = NormWearForSignalRegression(given)
     assert model.num_labels == 1 and model.config.problem_type == "regression"
+    assert given.num_labels == 2 and given.problem_type is None  # the caller's config is not changed
     trainer = _trainer(model, data, tmp_path, steps=40)
     before = trainer.evaluate()["eval_loss"]
     trainer.train()

@@ -139,6 +139,9 @@ def test_average_windows_by_recording():
     torch.testing.assert_close(averaged[0, 0], (per_channel[0, 0] + per_channel[1, 0]) / 2)
     torch.testing.assert_close(averaged[0, 1], per_channel[0, 1])  # window 1 lacks channel 1
     assert present.tolist() == [[True, True], [True, True]]
+    logits = torch.tensor([[1.0, 2.0], [3.0, 6.0], [5.0, 5.0]])  # a plain mean (zero-shot logits), 3 recordings
+    mean, seen = average_windows(logits, torch.ones(3), torch.tensor([0, 0, 2]), count=3)
+    assert mean.tolist() == [[2.0, 4.0], [0.0, 0.0], [5.0, 5.0]] and seen.tolist() == [True, False, True]
 
 
 def test_split_windows_pool_into_one_recording_embedding(micro_model):
@@ -304,3 +307,23 @@ def test_level_pooling_appends_the_amplitude_that_normalisation_removed(micro_mo
     whole = embed(signals, rates, micro_model, extractor, "probe_level", quality_threshold=None)
     probe_only = embed(signals, rates, micro_model, extractor, "probe", quality_threshold=None)
     np.testing.assert_allclose(whole, with_levels(probe_only, channel_levels(extractor, rows)), atol=1e-5)
+
+
+def test_zero_shot_settings_are_one_group_the_backbone_never_reads():
+    import inspect
+    import json
+    from pathlib import Path
+
+    from normwear_hf import configuration_normwear, modeling_normwear
+    from normwear_hf.configuration_normwear import ZERO_SHOT_FIELDS, NormWearConfig
+
+    config = NormWearConfig()
+    assert all(hasattr(config, name) for name in ZERO_SHOT_FIELDS)
+    documented = inspect.getdoc(NormWearConfig).split("Zero-shot head")[1]
+    assert all(f"{name}" in documented for name in ZERO_SHOT_FIELDS)
+    backbone_code = inspect.getsource(modeling_normwear)
+    assert not [name for name in ZERO_SHOT_FIELDS if name in backbone_code]
+    bundled = Path(configuration_normwear.__file__).parent / "pretrained" / "normwear" / "config.json"
+    saved = json.loads(bundled.read_text())
+    loaded = NormWearConfig.from_pretrained(bundled.parent)
+    assert all(getattr(loaded, name) == saved[name] for name in ZERO_SHOT_FIELDS if name in saved)

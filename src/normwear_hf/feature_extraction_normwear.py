@@ -6,7 +6,9 @@ smoothing -> divide by the mean absolute value -> zero-pad -> [signal, 1st diff,
 Mexican-hat CWT at 65 scales.
 
 This file is copied next to saved models (``trust_remote_code``): it imports only numpy, torch,
-transformers and its sibling ``signal_processing``.
+transformers and its sibling ``signal_processing``. It is over 600 lines on purpose: exported
+preprocessor_config.json files name ``feature_extraction_normwear.NormWearFeatureExtractor`` in their
+``auto_map``, and the extractor must stay one flat file there.
 """
 
 from __future__ import annotations

@@ -2,11 +2,16 @@
 
 This file is copied next to saved models for ``trust_remote_code``: it imports only third-party packages
 and its flat siblings.
+
+Over 600 lines on purpose: exported configs' ``auto_map`` names ``modeling_normwear.<class>`` for the backbone, the
+pretraining head and the task heads, and exported folders copy this one file; its sections (outputs, embeddings,
+blocks, backbone, pretraining head, task heads, poolings) are laid out in docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 from dataclasses import dataclass
@@ -54,6 +59,84 @@ class NormWearModelOutput(ModelOutput):
     attentions: tuple[torch.FloatTensor, ...] | None = None
     fusion_attentions: tuple[torch.FloatTensor, ...] | None = None
     token_mask: torch.BoolTensor | None = None
+
+
+@dataclass
+class FoldedInputs:
+    """Where the real channels of a batch are: ``channel_index`` rows/cols of ``channel_mask`` ``[B, C]``;
+    ``token_mask`` ``[B, 1 + P]`` marks [CLS] and patches with real time steps."""
+
+    channel_mask: torch.Tensor
+    channel_index: tuple[torch.Tensor, torch.Tensor]
+    token_mask: torch.Tensor
+
+    def unfold(self, real_rows: torch.Tensor | None) -> torch.Tensor | None:
+        """``[N_real, ...]`` (one row per real channel) -> ``[B, C, ...]`` with zeros for padded channels."""
+        if real_rows is None:
+            return None
+        full = real_rows.new_zeros((*self.channel_mask.shape, *real_rows.shape[1:]))
+        return full.index_put(self.channel_index, real_rows)
+
+
+@dataclass
+class NormWearVisibleEncoding:
+    """One masked pass of the backbone ([`NormWearModel.encode_visible`]): which patches of each real channel it
+    saw and what it made of them. Rows are the real channels folded into the batch, as in [`FoldedInputs`]."""
+
+    folded: FoldedInputs
+    scalograms: torch.Tensor  # [N real channels, planes, T, S]
+    hidden: torch.Tensor  # [N, 1 + K, D] ([CLS] + visible patches, after the final LayerNorm)
+    keep: torch.Tensor  # [N, K] indices of the visible patches
+    masked: torch.Tensor  # [N, P] True where hidden from the encoder
+    real_patches: torch.Tensor  # [N, P] patches holding real (unpadded) time
+    visible_real: torch.Tensor  # [N, K] visible patches that are real
+    grid: tuple[int, int]
+
+    def channel_embeddings(self) -> torch.Tensor:
+        """``[N, D]``: the mean of each channel's visible real tokens (the probe's per-channel pooling)."""
+        weights = self.visible_real.to(self.hidden.dtype)[..., None]
+        return (self.hidden[:, 1:] * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+
+    def recording_embedding(self) -> torch.Tensor:
+        """``[B, D]``: the channel embeddings averaged over the recording's channels (the probe's pooling, so the
+        contrastive term shapes the very vectors users get)."""
+        per_channel = self.channel_embeddings()
+        rows = self.folded.channel_index[0]
+        batch = self.folded.channel_mask.shape[0]
+        sums = per_channel.new_zeros(batch, per_channel.shape[-1]).index_add(0, rows, per_channel)
+        counts = per_channel.new_zeros(batch).index_add(0, rows, torch.ones_like(rows, dtype=per_channel.dtype))
+        return sums / counts.clamp_min(1.0)[:, None]
+
+
+@dataclass
+class NormWearForPreTrainingOutput(ModelOutput):
+    r"""Output of [`NormWearForMaskedReconstruction`].
+
+    Args:
+        loss: reconstruction loss over masked patches of real channels and real time (the sum of both losses
+            when ``reconstruction_target == "both"``).
+        scalogram_loss, signal_loss: the two parts (``None`` when not trained).
+        contrastive_loss: the cross-view InfoNCE term, before ``config.contrastive_weight`` (``None`` when off).
+        latent_loss: the latent-prediction term (teacher features of masked patches), before
+            ``config.latent_weight`` (``None`` when off).
+        auxiliary_loss: the per-channel physiology regression, before ``config.auxiliary_weight`` (``None`` when
+            off or when the batch carries no ``auxiliary_values``).
+        reconstruction: ``[batch, channels, patches, patch_t * patch_s * planes]`` predicted scalogram patches.
+        signal_reconstruction: ``[batch, channels, time]`` predicted cleaned signal (time = rows x patch_t).
+        mask: ``[batch, channels, patches]`` True where a patch was hidden from the encoder.
+        loss_mask: ``[batch, channels, patches]`` the patches the loss counted (masked, real channel, real time).
+    """
+
+    loss: torch.FloatTensor | None = None
+    scalogram_loss: torch.FloatTensor | None = None
+    signal_loss: torch.FloatTensor | None = None
+    contrastive_loss: torch.FloatTensor | None = None
+    auxiliary_loss: torch.FloatTensor | None = None
+    latent_loss: torch.FloatTensor | None = None
+    reconstruction: torch.FloatTensor | None = None
+    signal_reconstruction: torch.FloatTensor | None = None
+    mask: torch.BoolTensor | None = None
+    loss_mask: torch.BoolTensor | None = None
 
 
 def sincos_2d_position_table(time_positions: torch.Tensor, num_scale_patches: int, width: int) -> torch.Tensor:
@@ -109,6 +192,47 @@ def cached_position_table(
     return table
 
 
+def sample_patch_mask(
+    config: NormWearConfig,
+    num_rows: int,
+    num_time: int,
+    num_scale: int,
+    generator: torch.Generator | None = None,
+    real_time_rows: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Choose the visible patches of every channel: ``keep`` ``[N, K]`` (sorted indices) and ``masked`` ``[N, P]``.
+
+    ``"structured"`` hides whole time rows (``mask_time_ratio``) and whole scale columns (``mask_scale_ratio``);
+    a patch stays visible only if both its row and its column do (60% / 50% hide about 80%). ``"random"``
+    hides ``mask_ratio`` of the patches. Every channel keeps the same number of patches, so no padding is
+    needed. Noise is drawn on the CPU from ``generator``, so a seed reproduces the mask on any device.
+    Padded time rows (``real_time_rows`` False) are the last choice for visible rows.
+    """
+
+    def lowest(noise: torch.Tensor, count: int) -> torch.Tensor:
+        return noise.argsort(dim=1)[:, :count].sort(dim=1).values
+
+    if config.mask_strategy == "structured":
+        keep_time = max(1, num_time - round(num_time * config.mask_time_ratio))
+        keep_scale = max(1, num_scale - round(num_scale * config.mask_scale_ratio))
+        time_noise = torch.rand(num_rows, num_time, generator=generator)
+        if real_time_rows is not None:
+            time_noise = time_noise + 2.0 * (~real_time_rows.cpu()).to(time_noise.dtype)
+        rows = lowest(time_noise, keep_time)
+        cols = lowest(torch.rand(num_rows, num_scale, generator=generator), keep_scale)
+        keep = (rows[:, :, None] * num_scale + cols[:, None, :]).reshape(num_rows, -1)
+    else:
+        total = num_time * num_scale
+        noise = torch.rand(num_rows, total, generator=generator)
+        if real_time_rows is not None:
+            padded = (~real_time_rows.cpu()).repeat_interleave(num_scale, dim=1)
+            noise = noise + 2.0 * padded.to(noise.dtype)
+        keep = lowest(noise, max(1, total - round(total * config.mask_ratio)))
+    masked = torch.ones(num_rows, num_time * num_scale, dtype=torch.bool)
+    masked.scatter_(1, keep, False)
+    return keep, masked
+
+
 class NormWearPatchEmbeddings(nn.Module):
     """Cuts each channel's ``[planes, time, scales]`` scalogram into non-overlapping patches -> tokens."""
 
@@ -147,6 +271,17 @@ class NormWearEmbeddings(nn.Module):
         return cached_position_table(
             num_time_patches, num_scale_patches, self.config.hidden_size, reference, device, dtype
         )
+
+    def random_masking(
+        self, real_patches: torch.Tensor, time_steps: int, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """MAE masking of ``N`` channels with ``real_patches`` ``[N, P]``: ``keep`` ``[N, K]`` (the patches
+        :meth:`forward` keeps) and ``masked`` ``[N, P]``, on the patches' device (see :func:`sample_patch_mask`)."""
+        num_time, num_scale = self.grid_shape(time_steps)
+        count = real_patches.shape[0]
+        real_time_rows = real_patches.reshape(count, num_time, num_scale)[:, :, 0]
+        keep, masked = sample_patch_mask(self.config, count, num_time, num_scale, generator, real_time_rows)
+        return keep.to(real_patches.device), masked.to(real_patches.device)
 
     def forward(
         self, scalograms: torch.Tensor, interpolate_pos_encoding: bool, keep: torch.Tensor | None = None
@@ -336,6 +471,11 @@ class NormWearPreTrainedModel(PreTrainedModel):
     supports_gradient_checkpointing = True
     _no_split_modules = ["NormWearLayer"]
     _supports_sdpa = True
+    # Every NormWear checkpoint holds the same backbone plus one head's weights (a pretraining decoder, projector,
+    # auxiliary head or teacher, a zero-shot aggregator, a classifier). Any model loads from any of them, so a weight
+    # outside the backbone (``normwear.*``, or its bare ``embeddings`` / ``encoder`` / ``layernorm``) is another
+    # head's, not news; the backbone is not told which heads exist.
+    _keys_to_ignore_on_load_unexpected = [r"^(?!normwear\.|embeddings\.|encoder\.|layernorm\.)"]
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *model_args, **kwargs):
@@ -414,23 +554,6 @@ class NormWearPreTrainedModel(PreTrainedModel):
             init.normal_(module.mask_token, std=self.config.initializer_range)
 
 
-@dataclass
-class FoldedInputs:
-    """Where the real channels of a batch are: ``channel_index`` rows/cols of ``channel_mask`` ``[B, C]``;
-    ``token_mask`` ``[B, 1 + P]`` marks [CLS] and patches with real time steps."""
-
-    channel_mask: torch.Tensor
-    channel_index: tuple[torch.Tensor, torch.Tensor]
-    token_mask: torch.Tensor
-
-    def unfold(self, real_rows: torch.Tensor | None) -> torch.Tensor | None:
-        """``[N_real, ...]`` (one row per real channel) -> ``[B, C, ...]`` with zeros for padded channels."""
-        if real_rows is None:
-            return None
-        full = real_rows.new_zeros((*self.channel_mask.shape, *real_rows.shape[1:]))
-        return full.index_put(self.channel_index, real_rows)
-
-
 def _validate_model_inputs(
     config: NormWearConfig,
     input_values: torch.Tensor,
@@ -475,17 +598,6 @@ class NormWearModel(NormWearPreTrainedModel):
     equivariant to channel order; padded channels (``channel_mask == 0``) are skipped, not computed.
     """
 
-    # Pretraining / zero-shot checkpoints also hold a decoder or an aggregator: loading only the backbone is expected.
-    _keys_to_ignore_on_load_unexpected = [
-        r"^decoder\.",
-        r"^projector\.",
-        r"^auxiliary_head\.",
-        r"^teacher\.",
-        r"^aggregator\.",
-        r"^logit_scale$",
-        r"^classifier\.",
-    ]
-
     def __init__(self, config: NormWearConfig) -> None:
         super().__init__(config)
         self.embeddings = NormWearEmbeddings(config)
@@ -524,6 +636,61 @@ class NormWearModel(NormWearPreTrainedModel):
             token_mask=self.token_mask(time_mask, steps, batch, device),
         )
 
+    def encode(
+        self,
+        scalograms: torch.Tensor,
+        folded: FoldedInputs,
+        key_mask: torch.Tensor | None,
+        interpolate_pos_encoding: bool,
+        keep: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+        """The one encoder pass, on the real channels folded into the batch (``scalograms`` ``[N, planes, T, S]``).
+
+        Both :meth:`forward` (every patch) and :meth:`encode_visible` (``keep`` ``[N, K]``: the visible patches
+        of masked pretraining) run through here, so pretraining trains exactly the path users run. ``key_mask``
+        ``[N, 1 + K]`` marks the tokens attention may look at (``None``: all). Returns the tokens after the final
+        LayerNorm ``[N, 1 + K, D]`` and, on request, every block's hidden states / attentions / fusion attentions.
+        """
+        hidden = self.embeddings(scalograms, interpolate_pos_encoding, keep=keep)
+        hidden, all_hidden, all_attn, all_fusion_attn = self.encoder(
+            hidden, folded.channel_index, folded.channel_mask, key_mask, output_attentions, output_hidden_states
+        )
+        return self.layernorm(hidden), all_hidden, all_attn, all_fusion_attn
+
+    def encode_visible(
+        self,
+        input_values: torch.Tensor,
+        channel_mask: torch.Tensor | None,
+        time_mask: torch.Tensor | None,
+        generator: torch.Generator | None,
+        interpolate_pos_encoding: bool,
+    ) -> NormWearVisibleEncoding:
+        """Mask every real channel (the embeddings choose the visible patches) and encode only what stays visible;
+        the [CLS] tokens still fuse the channels. Patches of padded time are hidden from attention."""
+        folded = self.fold_inputs(input_values, channel_mask, time_mask)
+        rows, cols = folded.channel_index
+        scalograms = input_values[rows, cols]
+        real_patches = folded.token_mask[rows][:, 1:]
+        keep, masked = self.embeddings.random_masking(real_patches, scalograms.shape[-2], generator)
+        visible_real = real_patches.gather(1, keep)
+        visible_key_mask = None
+        if not bool(real_patches.all()):
+            cls_column = torch.ones(keep.shape[0], 1, dtype=torch.bool, device=real_patches.device)
+            visible_key_mask = torch.cat([cls_column, visible_real], dim=1)
+        hidden, _, _, _ = self.encode(scalograms, folded, visible_key_mask, interpolate_pos_encoding, keep)
+        return NormWearVisibleEncoding(
+            folded,
+            scalograms,
+            hidden,
+            keep,
+            masked,
+            real_patches,
+            visible_real,
+            self.embeddings.grid_shape(scalograms.shape[-2]),
+        )
+
     def forward(
         self,
         input_values: torch.Tensor,
@@ -555,15 +722,12 @@ class NormWearModel(NormWearPreTrainedModel):
         return_dict = return_dict if return_dict is not None else config.return_dict
         interpolate = config.interpolate_pos_encoding if interpolate_pos_encoding is None else interpolate_pos_encoding
         folded = self.fold_inputs(input_values, channel_mask, time_mask)
-        channel_index, channel_mask, token_mask = folded.channel_index, folded.channel_mask, folded.token_mask
-        rows, cols = channel_index
+        channel_mask, token_mask = folded.channel_mask, folded.token_mask
+        rows, cols = folded.channel_index
         key_mask = None if bool(token_mask.all()) else token_mask[rows]
-
-        hidden = self.embeddings(input_values[rows, cols], interpolate)
-        hidden, all_hidden, all_attn, all_fusion_attn = self.encoder(
-            hidden, channel_index, channel_mask, key_mask, output_attentions, output_hidden_states
+        hidden, all_hidden, all_attn, all_fusion_attn = self.encode(
+            input_values[rows, cols], folded, key_mask, interpolate, None, output_attentions, output_hidden_states
         )
-        hidden = self.layernorm(hidden)
 
         unfold = folded.unfold
         last_hidden_state = unfold(hidden)
@@ -616,78 +780,6 @@ class NormWearModel(NormWearPreTrainedModel):
         outputs = self(input_values, channel_mask=channel_mask, time_mask=time_mask, return_dict=True)
         per_channel, real = channel_summaries(outputs, pooling, input_levels)
         return finish_pooling(per_channel, real, pooling, recording_index)
-
-
-@dataclass
-class NormWearForPreTrainingOutput(ModelOutput):
-    r"""Output of [`NormWearForMaskedReconstruction`].
-
-    Args:
-        loss: reconstruction loss over masked patches of real channels and real time (the sum of both losses
-            when ``reconstruction_target == "both"``).
-        scalogram_loss, signal_loss: the two parts (``None`` when not trained).
-        contrastive_loss: the cross-view InfoNCE term, before ``config.contrastive_weight`` (``None`` when off).
-        latent_loss: the latent-prediction term (teacher features of masked patches), before
-            ``config.latent_weight`` (``None`` when off).
-        auxiliary_loss: the per-channel physiology regression, before ``config.auxiliary_weight`` (``None`` when
-            off or when the batch carries no ``auxiliary_values``).
-        reconstruction: ``[batch, channels, patches, patch_t * patch_s * planes]`` predicted scalogram patches.
-        signal_reconstruction: ``[batch, channels, time]`` predicted cleaned signal (time = rows x patch_t).
-        mask: ``[batch, channels, patches]`` True where a patch was hidden from the encoder.
-        loss_mask: ``[batch, channels, patches]`` the patches the loss counted (masked, real channel, real time).
-    """
-
-    loss: torch.FloatTensor | None = None
-    scalogram_loss: torch.FloatTensor | None = None
-    signal_loss: torch.FloatTensor | None = None
-    contrastive_loss: torch.FloatTensor | None = None
-    auxiliary_loss: torch.FloatTensor | None = None
-    latent_loss: torch.FloatTensor | None = None
-    reconstruction: torch.FloatTensor | None = None
-    signal_reconstruction: torch.FloatTensor | None = None
-    mask: torch.BoolTensor | None = None
-    loss_mask: torch.BoolTensor | None = None
-
-
-def sample_patch_mask(
-    config: NormWearConfig,
-    num_rows: int,
-    num_time: int,
-    num_scale: int,
-    generator: torch.Generator | None = None,
-    real_time_rows: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Choose the visible patches of every channel: ``keep`` ``[N, K]`` (sorted indices) and ``masked`` ``[N, P]``.
-
-    ``"structured"`` hides whole time rows (``mask_time_ratio``) and whole scale columns (``mask_scale_ratio``);
-    a patch stays visible only if both its row and its column do (60% / 50% hide about 80%). ``"random"``
-    hides ``mask_ratio`` of the patches. Every channel keeps the same number of patches, so no padding is
-    needed. Noise is drawn on the CPU from ``generator``, so a seed reproduces the mask on any device.
-    Padded time rows (``real_time_rows`` False) are the last choice for visible rows.
-    """
-
-    def lowest(noise: torch.Tensor, count: int) -> torch.Tensor:
-        return noise.argsort(dim=1)[:, :count].sort(dim=1).values
-
-    if config.mask_strategy == "structured":
-        keep_time = max(1, num_time - round(num_time * config.mask_time_ratio))
-        keep_scale = max(1, num_scale - round(num_scale * config.mask_scale_ratio))
-        time_noise = torch.rand(num_rows, num_time, generator=generator)
-        if real_time_rows is not None:
-            time_noise = time_noise + 2.0 * (~real_time_rows.cpu()).to(time_noise.dtype)
-        rows = lowest(time_noise, keep_time)
-        cols = lowest(torch.rand(num_rows, num_scale, generator=generator), keep_scale)
-        keep = (rows[:, :, None] * num_scale + cols[:, None, :]).reshape(num_rows, -1)
-    else:
-        total = num_time * num_scale
-        noise = torch.rand(num_rows, total, generator=generator)
-        if real_time_rows is not None:
-            padded = (~real_time_rows.cpu()).repeat_interleave(num_scale, dim=1)
-            noise = noise + 2.0 * padded.to(noise.dtype)
-        keep = lowest(noise, max(1, total - round(total * config.mask_ratio)))
-    masked = torch.ones(num_rows, num_time * num_scale, dtype=torch.bool)
-    masked.scatter_(1, keep, False)
-    return keep, masked
 
 
 def patchify(scalograms: torch.Tensor, patch_size: tuple[int, int]) -> torch.Tensor:
@@ -754,33 +846,9 @@ class NormWearDecoder(nn.Module):
         return scalogram, signal, latent
 
 
-@dataclass
-class _MaskedView:
-    """One masked pass of the encoder: which patches it saw and what it made of them."""
-
-    folded: FoldedInputs
-    scalograms: torch.Tensor  # [N real channels, planes, T, S]
-    hidden: torch.Tensor  # [N, 1 + K, D] ([CLS] + visible patches, after the final LayerNorm)
-    keep: torch.Tensor  # [N, K] indices of the visible patches
-    masked: torch.Tensor  # [N, P] True where hidden from the encoder
-    real_patches: torch.Tensor  # [N, P] patches holding real (unpadded) time
-    visible_real: torch.Tensor  # [N, K] visible patches that are real
-    grid: tuple[int, int]
-
-    def channel_embeddings(self) -> torch.Tensor:
-        """``[N, D]``: the mean of each channel's visible real tokens (the probe's per-channel pooling)."""
-        weights = self.visible_real.to(self.hidden.dtype)[..., None]
-        return (self.hidden[:, 1:] * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
-
-    def recording_embedding(self) -> torch.Tensor:
-        """``[B, D]``: the channel embeddings averaged over the recording's channels (the probe's pooling, so the
-        contrastive term shapes the very vectors users get)."""
-        per_channel = self.channel_embeddings()
-        rows = self.folded.channel_index[0]
-        batch = self.folded.channel_mask.shape[0]
-        sums = per_channel.new_zeros(batch, per_channel.shape[-1]).index_add(0, rows, per_channel)
-        counts = per_channel.new_zeros(batch).index_add(0, rows, torch.ones_like(rows, dtype=per_channel.dtype))
-        return sums / counts.clamp_min(1.0)[:, None]
+def masked_mean(per_patch: torch.Tensor, loss_mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``per_patch`` ``[N, P]`` over the patches ``loss_mask`` counts (0 when it counts none)."""
+    return (per_patch * loss_mask).sum() / loss_mask.sum().clamp_min(1)
 
 
 def info_nce(first: torch.Tensor, second: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -851,46 +919,7 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
         normalised = [F.layer_norm(layer[rows, cols][:, 1:].float(), layer.shape[-1:]) for layer in layers]
         return torch.stack(normalised).mean(dim=0)
 
-    def _encode_visible(
-        self,
-        input_values: torch.Tensor,
-        channel_mask: torch.Tensor | None,
-        time_mask: torch.Tensor | None,
-        generator: torch.Generator | None,
-        interpolate: bool,
-    ) -> _MaskedView:
-        """Mask every real channel and encode only its visible patches (the [CLS] tokens still fuse channels)."""
-        backbone = self.normwear
-        folded = backbone.fold_inputs(input_values, channel_mask, time_mask)
-        rows, cols = folded.channel_index
-        scalograms = input_values[rows, cols]
-        num_time, num_scale = backbone.embeddings.grid_shape(scalograms.shape[-2])
-        count = scalograms.shape[0]
-        real_patches = folded.token_mask[rows][:, 1:]
-        real_time_rows = real_patches.reshape(count, num_time, num_scale)[:, :, 0]
-        keep, masked = sample_patch_mask(self.config, count, num_time, num_scale, generator, real_time_rows)
-        keep, masked = keep.to(scalograms.device), masked.to(scalograms.device)
-        visible_real = real_patches.gather(1, keep)
-        visible_key_mask = None
-        if not bool(real_patches.all()):
-            cls_column = torch.ones(count, 1, dtype=torch.bool, device=real_patches.device)
-            visible_key_mask = torch.cat([cls_column, visible_real], dim=1)
-        hidden = backbone.embeddings(scalograms, interpolate, keep=keep)
-        hidden, _, _, _ = backbone.encoder(
-            hidden, folded.channel_index, folded.channel_mask, visible_key_mask, False, False
-        )
-        return _MaskedView(
-            folded,
-            scalograms,
-            backbone.layernorm(hidden),
-            keep,
-            masked,
-            real_patches,
-            visible_real,
-            (num_time, num_scale),
-        )
-
-    def _auxiliary_loss(self, view: _MaskedView, targets: torch.Tensor) -> torch.Tensor:
+    def _auxiliary_loss(self, view: NormWearVisibleEncoding, targets: torch.Tensor) -> torch.Tensor:
         """Mean squared error of the linear head on each channel's pooled embedding, over known targets only."""
         known = torch.isfinite(targets)
         predicted = self.auxiliary_head(view.channel_embeddings()).float()
@@ -937,74 +966,134 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
             )
         if mask_generator is None and mask_seed is not None:
             mask_generator = torch.Generator().manual_seed(int(mask_seed))
-        view = self._encode_visible(input_values, channel_mask, time_mask, mask_generator, interpolate)
-        folded, scalograms, keep, masked, real_patches = (
-            view.folded,
-            view.scalograms,
-            view.keep,
-            view.masked,
-            view.real_patches,
+        view = self.normwear.encode_visible(input_values, channel_mask, time_mask, mask_generator, interpolate)
+        rows = view.folded.channel_index[0]
+        full_key_mask = None if bool(view.real_patches.all()) else view.folded.token_mask[rows]
+        scalogram_pred, signal_pred, latent_pred = self.decoder(
+            view.hidden, view.keep, view.grid, full_key_mask, reference
         )
-        rows, cols = folded.channel_index
-        num_time, num_scale = view.grid
-        count = scalograms.shape[0]
-        full_key_mask = None if bool(real_patches.all()) else folded.token_mask[rows]
-        scalogram_pred, signal_pred, latent_pred = self.decoder(view.hidden, keep, view.grid, full_key_mask, reference)
+        loss_mask = view.masked & view.real_patches
+        loss, terms = self.forward_loss(
+            view,
+            loss_mask,
+            (scalogram_pred, signal_pred, latent_pred),
+            input_values,
+            time_mask,
+            signal_values,
+            auxiliary_values,
+            mask_generator,
+            interpolate,
+        )
 
-        loss_mask = masked & real_patches
+        unfold = view.folded.unfold
+        outputs = NormWearForPreTrainingOutput(
+            loss=loss,
+            scalogram_loss=terms.get("scalogram"),
+            signal_loss=terms.get("signal"),
+            contrastive_loss=terms.get("contrastive"),
+            auxiliary_loss=terms.get("auxiliary"),
+            latent_loss=terms.get("latent"),
+            reconstruction=unfold(scalogram_pred),
+            signal_reconstruction=unfold(signal_pred),
+            mask=unfold(view.masked),
+            loss_mask=unfold(loss_mask),
+        )
+        return outputs if return_dict else outputs.to_tuple()
+
+    def forward_loss(
+        self,
+        view: NormWearVisibleEncoding,
+        loss_mask: torch.Tensor,
+        predictions: tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None],
+        input_values: torch.Tensor,
+        time_mask: torch.Tensor | None,
+        signal_values: torch.Tensor | None,
+        auxiliary_values: torch.Tensor | None,
+        generator: torch.Generator | None,
+        interpolate: bool,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The weighted sum of every objective that is switched on, and each term before its weight.
+
+        ``loss_mask`` ``[N, P]``: masked patches of real time, the only ones reconstruction and latent prediction
+        count. The terms are added in a fixed order (reconstruction, latent, contrastive, auxiliary).
+        """
+        config = self.config
+        scalogram_pred, signal_pred, latent_pred = predictions
+        terms = self._reconstruction_losses(view, loss_mask, scalogram_pred, signal_pred, signal_values)
+        loss = config.reconstruction_weight * sum(terms.values())
+        if latent_pred is not None:
+            terms["latent"] = self._latent_loss(view, loss_mask, latent_pred, input_values, time_mask, interpolate)
+            loss = loss + config.latent_weight * terms["latent"]
+        if self.projector is not None:
+            terms["contrastive"] = self._contrastive_loss(view, input_values, time_mask, generator, interpolate)
+            loss = loss + config.contrastive_weight * terms["contrastive"]
+        if self.auxiliary_head is not None and auxiliary_values is not None:
+            rows, cols = view.folded.channel_index
+            terms["auxiliary"] = self._auxiliary_loss(view, auxiliary_values[rows, cols])
+            loss = loss + config.auxiliary_weight * terms["auxiliary"]
+        return loss, terms
+
+    def _reconstruction_losses(
+        self,
+        view: NormWearVisibleEncoding,
+        loss_mask: torch.Tensor,
+        scalogram_pred: torch.Tensor | None,
+        signal_pred: torch.Tensor | None,
+        signal_values: torch.Tensor | None,
+    ) -> dict[str, torch.Tensor]:
+        """Mean squared errors of the decoder's scalogram patches and / or cleaned signal, over masked real time."""
+        config = self.config
         losses = {}
         if scalogram_pred is not None:
-            target = patchify(scalograms, tuple(config.patch_size)).to(scalogram_pred.dtype)
+            target = patchify(view.scalograms, tuple(config.patch_size)).to(scalogram_pred.dtype)
             if config.norm_pix_loss:
                 mean, var = target.mean(dim=-1, keepdim=True), target.var(dim=-1, keepdim=True)
                 target = (target - mean) / (var + 1e-6).sqrt()
             per_patch = (scalogram_pred.float() - target.float()).pow(2).mean(dim=-1)
-            losses["scalogram"] = (per_patch * loss_mask).sum() / loss_mask.sum().clamp_min(1)
+            losses["scalogram"] = masked_mean(per_patch, loss_mask)
         if signal_pred is not None:
+            rows, cols = view.folded.channel_index
+            num_time, num_scale = view.grid
             patch_t = config.patch_size[0]
             target = signal_values[rows, cols][:, : num_time * patch_t].float()
             # a sample counts as much as its time row is hidden; padded time never counts
-            row_weight = (loss_mask.reshape(count, num_time, num_scale).float().mean(dim=2)).repeat_interleave(
-                patch_t, dim=1
-            )
+            row_weight = (
+                loss_mask.reshape(loss_mask.shape[0], num_time, num_scale).float().mean(dim=2)
+            ).repeat_interleave(patch_t, dim=1)
             error = (signal_pred.float() - target).pow(2)
             losses["signal"] = (error * row_weight).sum() / row_weight.sum().clamp_min(1e-6)
-        loss = config.reconstruction_weight * sum(losses.values())
-        latent = None
-        if latent_pred is not None:
-            target = self._teacher_targets(input_values, folded, time_mask, interpolate)
-            per_patch = (latent_pred.float() - target).pow(2).mean(dim=-1)
-            latent = (per_patch * loss_mask).sum() / loss_mask.sum().clamp_min(1)
-            loss = loss + config.latent_weight * latent
-        contrastive = None
-        if self.projector is not None:
-            second_channels = self._channel_subset(folded.channel_mask, mask_generator)
-            second = self._encode_visible(input_values, second_channels, time_mask, mask_generator, interpolate)
-            contrastive = info_nce(
-                self.projector(view.recording_embedding()),
-                self.projector(second.recording_embedding()),
-                config.contrastive_temperature,
-            )
-            loss = loss + config.contrastive_weight * contrastive
-        auxiliary = None
-        if self.auxiliary_head is not None and auxiliary_values is not None:
-            auxiliary = self._auxiliary_loss(view, auxiliary_values[rows, cols])
-            loss = loss + config.auxiliary_weight * auxiliary
+        return losses
 
-        unfold = folded.unfold
-        outputs = NormWearForPreTrainingOutput(
-            loss=loss,
-            scalogram_loss=losses.get("scalogram"),
-            signal_loss=losses.get("signal"),
-            contrastive_loss=contrastive,
-            auxiliary_loss=auxiliary,
-            latent_loss=latent,
-            reconstruction=unfold(scalogram_pred),
-            signal_reconstruction=unfold(signal_pred),
-            mask=unfold(masked),
-            loss_mask=unfold(loss_mask),
+    def _latent_loss(
+        self,
+        view: NormWearVisibleEncoding,
+        loss_mask: torch.Tensor,
+        latent_pred: torch.Tensor,
+        input_values: torch.Tensor,
+        time_mask: torch.Tensor | None,
+        interpolate: bool,
+    ) -> torch.Tensor:
+        """Mean squared error of the predicted features of masked patches against the EMA teacher's."""
+        target = self._teacher_targets(input_values, view.folded, time_mask, interpolate)
+        per_patch = (latent_pred.float() - target).pow(2).mean(dim=-1)
+        return masked_mean(per_patch, loss_mask)
+
+    def _contrastive_loss(
+        self,
+        view: NormWearVisibleEncoding,
+        input_values: torch.Tensor,
+        time_mask: torch.Tensor | None,
+        generator: torch.Generator | None,
+        interpolate: bool,
+    ) -> torch.Tensor:
+        """InfoNCE between this view and a second masked view of a random subset of the same channels."""
+        second_channels = self._channel_subset(view.folded.channel_mask, generator)
+        second = self.normwear.encode_visible(input_values, second_channels, time_mask, generator, interpolate)
+        return info_nce(
+            self.projector(view.recording_embedding()),
+            self.projector(second.recording_embedding()),
+            self.config.contrastive_temperature,
         )
-        return outputs if return_dict else outputs.to_tuple()
 
 
 class NormWearForSignalClassification(NormWearPreTrainedModel):
@@ -1016,16 +1105,6 @@ class NormWearForSignalClassification(NormWearPreTrainedModel):
     ``config.classifier_pooling`` says, so any number of channels works. The whole model is trained by default
     (fine-tuning); ``freeze_backbone()`` trains the head only: a linear probe.
     """
-
-    # Fine-tuning usually starts from a pretraining checkpoint, whose decoder the head does not use.
-    _keys_to_ignore_on_load_unexpected = [
-        r"^decoder\.",
-        r"^projector\.",
-        r"^auxiliary_head\.",
-        r"^teacher\.",
-        r"^aggregator\.",
-        r"^logit_scale$",
-    ]
 
     def __init__(self, config: NormWearConfig) -> None:
         super().__init__(config)
@@ -1101,6 +1180,7 @@ class NormWearForSignalRegression(NormWearForSignalClassification):
     too (transformers' convention for regression heads)."""
 
     def __init__(self, config: NormWearConfig) -> None:
+        config = copy.deepcopy(config)  # the defaults below are this model's; the caller's config stays as given
         if config.problem_type is None:
             config.problem_type = "regression"
         generic_names = {i: f"LABEL_{i}" for i in range(config.num_labels)}
@@ -1173,21 +1253,25 @@ def finish_pooling(
 
 
 def average_windows(
-    per_channel: torch.Tensor, real: torch.Tensor, recording_index: torch.Tensor
+    values: torch.Tensor, weights: torch.Tensor, recording_index: torch.Tensor, count: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Average per-channel window embeddings ``[windows, C, D]`` into ``[recordings, C, D]``."""
-    recording_index = torch.as_tensor(recording_index, device=per_channel.device, dtype=torch.long)
-    if recording_index.shape != per_channel.shape[:1]:
-        raise ValueError(
-            f"recording_index has shape {tuple(recording_index.shape)}, expected ({per_channel.shape[0]},)."
-        )
-    count = int(recording_index.max()) + 1
-    weights = real.to(per_channel.dtype)
-    sums = per_channel.new_zeros(count, *per_channel.shape[1:]).index_add(
-        0, recording_index, per_channel * weights[..., None]
-    )
-    totals = weights.new_zeros(count, weights.shape[1]).index_add(0, recording_index, weights)
-    return sums / totals.clamp_min(1.0)[..., None], totals > 0
+    """Windows -> recordings: the ``weights``-weighted mean of the windows of each recording.
+
+    The one window average of the package (embeddings of [`NormWearModel.get_embeddings`] and ``embed``, zero-shot
+    logits of cached windows). ``values`` ``[windows, ...]``; ``weights`` covers its leading axes (``real``
+    ``[windows, C]`` for per-channel embeddings, ones ``[windows]`` for a plain mean). ``count`` recordings
+    (default: the highest index + 1). Returns the means and where any weight was present.
+    """
+    recording_index = torch.as_tensor(recording_index, device=values.device, dtype=torch.long)
+    if recording_index.shape != values.shape[:1]:
+        raise ValueError(f"recording_index has shape {tuple(recording_index.shape)}, expected ({values.shape[0]},).")
+    count = int(recording_index.max()) + 1 if count is None else count
+    weights = weights.to(values.dtype)
+    spread = weights.reshape(*weights.shape, *[1] * (values.ndim - weights.ndim))
+    sums = values.new_zeros(count, *values.shape[1:]).index_add(0, recording_index, values * spread)
+    totals = weights.new_zeros(count, *weights.shape[1:]).index_add(0, recording_index, weights)
+    shaped = totals.clamp_min(1.0).reshape(*totals.shape, *[1] * (values.ndim - weights.ndim))
+    return sums / shaped, totals > 0
 
 
 __all__ = [

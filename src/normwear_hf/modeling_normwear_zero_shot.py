@@ -147,8 +147,6 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
     [`calibrated_scores`] divide the logits by ``config.zero_shot_calibration_temperature``.
     """
 
-    _keys_to_ignore_on_load_unexpected = [r"^decoder\.", r"^projector\.", r"^classifier\."]
-
     def __init__(self, config: NormWearConfig) -> None:
         if config.zero_shot_aggregator is None:
             config.zero_shot_aggregator = "msitf"

@@ -225,34 +225,12 @@ def check_arguments(args: PretrainArguments, corpus_given: bool) -> None:
 
 def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
     """Train; returns a summary. ``corpus`` may be given as a ``datasets.Dataset`` instead of ``args.corpus``."""
-    from accelerate import Accelerator
-
     check_arguments(args, corpus is not None)
     config = load_config(args.config, args.config_overrides)
-
     output_dir = Path(args.output_dir)
     checkpoints_dir = output_dir / "checkpoints"
-    trackers = None
-    if args.report_to == "tensorboard":
-        try:
-            import tensorboard  # noqa: F401
-
-            trackers = "tensorboard"
-        except ImportError:
-            logger.warning("tensorboard is not installed; logging to metrics.jsonl only (pip install tensorboard).")
-    # Accelerate sets up several CPU processes (gloo) only when told it runs on the CPU; a launcher such as
-    # torchrun says how many processes there are through WORLD_SIZE.
-    several_processes = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if not several_processes:
-        # Accelerate keeps its settings for the life of the process; a second run in one process (an ablation, a
-        # notebook) may ask for another precision, so start from a clean state. Never done under a launcher.
-        from accelerate.state import AcceleratorState
-
-        AcceleratorState._reset_state(reset_partial_state=True)
-    cpu = args.cpu or (several_processes and not torch.cuda.is_available())
-    accelerator = Accelerator(
-        cpu=cpu, mixed_precision=args.mixed_precision, log_with=trackers, project_dir=str(output_dir)
-    )
+    trackers = _trackers(args.report_to)
+    accelerator = _accelerator(args, output_dir, trackers)
     rank, world = accelerator.process_index, accelerator.num_processes
     main = accelerator.is_main_process
 
@@ -270,7 +248,99 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
 
     step = _resume(args, checkpoints_dir, model, optimizer, scheduler, main)
     model, optimizer = accelerator.prepare(model, optimizer)
+    loader = _batches(args, config, extractor, corpus, step, world, rank)
 
+    if main:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "pretrain_args.json").write_text(json.dumps(asdict(args), indent=2))
+    if trackers:
+        hparams = {k: v for k, v in asdict(args).items() if isinstance(v, (int, float, str, bool))}
+        accelerator.init_trackers("pretrain", config=hparams)
+    progress = tqdm(
+        total=args.max_steps, initial=step, desc="pretraining", unit="step", disable=not (main and args.progress)
+    )
+    window = _MetricsWindow()
+    started = time.perf_counter()
+    deadline = None if args.max_minutes is None else started + 60.0 * args.max_minutes
+    last_loss = float("nan")
+    stopped_by_budget = False
+    probe = _BudgetProbe(first_step=step)
+    model.train()
+    while step < args.max_steps:
+        _optimizer_step(args, accelerator, model, optimizer, scheduler, loader, step, window)
+        step += 1
+        progress.update(1)
+        if args.fit_schedule_to_budget:
+            probe.fit_schedule(args, step, deadline, scheduler, progress, accelerator)
+        if deadline is not None and step < args.max_steps:
+            # every process must agree to stop at the same step, so the main process's clock decides
+            out_of_time = torch.tensor(float(time.perf_counter() >= deadline), device=accelerator.device)
+            stopped_by_budget = bool(accelerator.reduce(out_of_time, reduction="sum").item() > 0)
+        if step % args.log_every == 0 or step == args.max_steps or stopped_by_budget:
+            record = window.flush(step, scheduler.get_last_lr()[0], started, accelerator)
+            last_loss = record["loss"]
+            if main:
+                with (output_dir / "metrics.jsonl").open("a") as handle:
+                    handle.write(json.dumps(record) + "\n")
+                progress.set_postfix(loss=f"{last_loss:.4f}", seg_s=f"{record['segments_per_s']:.1f}")
+            if trackers:
+                accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
+        periodic = args.checkpoint_every > 0 and step % args.checkpoint_every == 0
+        if (periodic or stopped_by_budget) and step < args.max_steps:
+            _save_step_checkpoint(args, accelerator, model, optimizer, scheduler, step, checkpoints_dir)
+        _simulate_crash_if_asked(args, step)
+        if stopped_by_budget:
+            if main:
+                print(
+                    f"--max_minutes {args.max_minutes:g} reached at step {step} of {args.max_steps}; checkpoint "
+                    "saved, continue with --resume_from_checkpoint latest",
+                    flush=True,
+                )
+            break
+    progress.close()
+
+    summary = {
+        "steps": step,
+        "world_size": world,
+        "effective_batch": effective_batch,
+        "learning_rate": lr,
+        "final_loss": last_loss,
+        "stopped_by_time_budget": stopped_by_budget,
+    }
+    return _finish(accelerator, model, extractor, output_dir, summary, started, trackers)
+
+
+def _trackers(report_to: str) -> str | None:
+    """``"tensorboard"`` when asked for and installed; otherwise metrics.jsonl alone (with a warning if asked)."""
+    if report_to != "tensorboard":
+        return None
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        logger.warning("tensorboard is not installed; logging to metrics.jsonl only (pip install tensorboard).")
+        return None
+    return "tensorboard"
+
+
+def _accelerator(args: PretrainArguments, output_dir: Path, trackers: str | None):
+    """An ``Accelerator`` for this run: one process, or those a launcher (torchrun, accelerate launch) started."""
+    from accelerate import Accelerator
+
+    # Accelerate sets up several CPU processes (gloo) only when told it runs on the CPU; a launcher such as
+    # torchrun says how many processes there are through WORLD_SIZE.
+    several_processes = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if not several_processes:
+        # Accelerate keeps its settings for the life of the process; a second run in one process (an ablation, a
+        # notebook) may ask for another precision, so start from a clean state. Never done under a launcher.
+        from accelerate.state import AcceleratorState
+
+        AcceleratorState._reset_state(reset_partial_state=True)
+    cpu = args.cpu or (several_processes and not torch.cuda.is_available())
+    return Accelerator(cpu=cpu, mixed_precision=args.mixed_precision, log_with=trackers, project_dir=str(output_dir))
+
+
+def _batches(args: PretrainArguments, config: NormWearConfig, extractor, corpus, step: int, world: int, rank: int):
+    """This process's collated micro-batches from ``step`` on: an endless iterator (the sampler counts epochs)."""
     augment = None
     if args.augment == "chunk_swap":
         from ..data.augment import chunk_swap_example
@@ -289,7 +359,7 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
         [(epoch, i) for i in indices]
         for epoch, indices in sampler.iterate(start=step * args.gradient_accumulation_steps)
     )
-    loader = iter(
+    return iter(
         DataLoader(
             _EpochRows(corpus),
             batch_sampler=micro_batches,
@@ -299,119 +369,116 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
         )
     )
 
-    if main:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "pretrain_args.json").write_text(json.dumps(asdict(args), indent=2))
-    if trackers:
-        hparams = {k: v for k, v in asdict(args).items() if isinstance(v, (int, float, str, bool))}
-        accelerator.init_trackers("pretrain", config=hparams)
-    progress = tqdm(
-        total=args.max_steps, initial=step, desc="pretraining", unit="step", disable=not (main and args.progress)
-    )
-    metrics_path = output_dir / "metrics.jsonl"
-    window_loss, window_count, window_start, segments = 0.0, 0, time.perf_counter(), 0
-    window_terms: dict[str, float] = {}  # the objective's optional terms (contrastive, auxiliary), summed
-    started = time.perf_counter()
-    deadline = None if args.max_minutes is None else started + 60.0 * args.max_minutes
-    last_loss = float("nan")
-    stopped_by_budget = False
-    first_step, probe_start = step, 0.0
-    model.train()
-    while step < args.max_steps:
-        for micro in range(args.gradient_accumulation_steps):
-            batch = {name: tensor.to(accelerator.device) for name, tensor in next(loader).items()}
-            mask_seed = stable_seed(args.seed, "mask", step, micro, rank)
-            sync = micro == args.gradient_accumulation_steps - 1
-            context = accelerator.no_sync(model) if not sync else nullcontext()
-            with context:
-                outputs = model(**batch, mask_seed=mask_seed)
-                loss = outputs.loss
-                accelerator.backward(loss / args.gradient_accumulation_steps)
-            window_loss += loss.detach().float().item()
-            for term in OPTIONAL_LOSS_TERMS:
-                value = getattr(outputs, term)
-                if value is not None:
-                    window_terms[term] = window_terms.get(term, 0.0) + value.detach().float().item()
-            window_count += 1
-            segments += int(batch["input_values"].shape[0]) * world
-        if args.max_grad_norm > 0:
-            accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-        optimizer.step()
-        accelerator.unwrap_model(model).update_teacher()  # latent prediction's EMA teacher (no-op without one)
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        progress.update(1)
-        probe_from, probe_to = (first_step + n for n in SCHEDULE_PROBE_STEPS)
-        if args.fit_schedule_to_budget and step in (probe_from, probe_to):
-            if step == probe_from:
-                probe_start = time.perf_counter()
-            else:
-                per_step = (time.perf_counter() - probe_start) / (probe_to - probe_from)
-                fitted = step + int(0.98 * (deadline - time.perf_counter()) / per_step)
-                fitted = int(accelerator.gather(torch.tensor([fitted], device=accelerator.device)).min().item())
-                args.max_steps = max(step + 1, min(args.max_steps, fitted))
-                scheduler.lr_lambdas = [warmup_cosine(args.warmup_steps, args.max_steps)] * len(scheduler.lr_lambdas)
-                progress.total = args.max_steps
-                if main:
-                    print(f"schedule fitted to the budget: {per_step:.3f} s/step -> {args.max_steps} steps", flush=True)
-        if deadline is not None and step < args.max_steps:
-            # every process must agree to stop at the same step, so the main process's clock decides
-            out_of_time = torch.tensor(float(time.perf_counter() >= deadline), device=accelerator.device)
-            stopped_by_budget = bool(accelerator.reduce(out_of_time, reduction="sum").item() > 0)
 
-        if step % args.log_every == 0 or step == args.max_steps or stopped_by_budget:
-            mean_loss = accelerator.reduce(
-                torch.tensor(window_loss / max(1, window_count), device=accelerator.device), reduction="mean"
+@dataclass
+class _MetricsWindow:
+    """Losses and throughput summed since the last metrics.jsonl line."""
+
+    loss: float = 0.0
+    count: int = 0
+    start: float = field(default_factory=time.perf_counter)
+    segments: int = 0
+    terms: dict[str, float] = field(default_factory=dict)  # the objective's optional terms (contrastive, ...)
+
+    def add(self, outputs, loss: torch.Tensor, segments: int) -> None:
+        self.loss += loss.detach().float().item()
+        for term in OPTIONAL_LOSS_TERMS:
+            value = getattr(outputs, term)
+            if value is not None:
+                self.terms[term] = self.terms.get(term, 0.0) + value.detach().float().item()
+        self.count += 1
+        self.segments += segments
+
+    def flush(self, step: int, lr: float, started: float, accelerator) -> dict[str, float]:
+        """The window's means over every process (one metrics.jsonl record); then start a new window."""
+        mean_loss = accelerator.reduce(
+            torch.tensor(self.loss / max(1, self.count), device=accelerator.device), reduction="mean"
+        ).item()
+        elapsed = time.perf_counter() - self.start
+        record = {
+            "step": step,
+            "loss": mean_loss,
+            "lr": lr,
+            "segments_per_s": self.segments / max(elapsed, 1e-9),
+            "elapsed_s": time.perf_counter() - started,
+        }
+        for term, total in self.terms.items():
+            record[term] = accelerator.reduce(
+                torch.tensor(total / max(1, self.count), device=accelerator.device), reduction="mean"
             ).item()
-            elapsed = time.perf_counter() - window_start
-            record = {
-                "step": step,
-                "loss": mean_loss,
-                "lr": scheduler.get_last_lr()[0],
-                "segments_per_s": segments / max(elapsed, 1e-9),
-                "elapsed_s": time.perf_counter() - started,
-            }
-            for term, total in window_terms.items():
-                record[term] = accelerator.reduce(
-                    torch.tensor(total / max(1, window_count), device=accelerator.device), reduction="mean"
-                ).item()
-            last_loss = mean_loss
-            if main:
-                with metrics_path.open("a") as handle:
-                    handle.write(json.dumps(record) + "\n")
-                progress.set_postfix(loss=f"{mean_loss:.4f}", seg_s=f"{record['segments_per_s']:.1f}")
-            if trackers:
-                accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
-            window_loss, window_count, window_start, segments = 0.0, 0, time.perf_counter(), 0
-            window_terms = {}
+        self.loss, self.count, self.start, self.segments, self.terms = 0.0, 0, time.perf_counter(), 0, {}
+        return record
 
-        periodic = args.checkpoint_every > 0 and step % args.checkpoint_every == 0
-        if (periodic or stopped_by_budget) and step < args.max_steps:
-            accelerator.wait_for_everyone()
-            if main:
-                save_checkpoint(
-                    checkpoints_dir,
-                    accelerator.unwrap_model(model),
-                    optimizer,
-                    scheduler,
-                    step,
-                    extra={"world_size": world},
-                )
-                prune_checkpoints(checkpoints_dir, args.keep_checkpoints)
-            accelerator.wait_for_everyone()
-        if args.simulate_crash_at_step is not None and step == args.simulate_crash_at_step:
-            os.kill(os.getpid(), signal.SIGKILL)  # a real kill: nothing gets flushed or saved
-        if stopped_by_budget:
-            if main:
-                print(
-                    f"--max_minutes {args.max_minutes:g} reached at step {step} of {args.max_steps}; checkpoint "
-                    "saved, continue with --resume_from_checkpoint latest",
-                    flush=True,
-                )
-            break
-    progress.close()
 
+def _optimizer_step(args: PretrainArguments, accelerator, model, optimizer, scheduler, loader, step: int, window):
+    """One optimizer step over ``gradient_accumulation_steps`` micro-batches (gradients synced on the last)."""
+    rank, world = accelerator.process_index, accelerator.num_processes
+    for micro in range(args.gradient_accumulation_steps):
+        batch = {name: tensor.to(accelerator.device) for name, tensor in next(loader).items()}
+        mask_seed = stable_seed(args.seed, "mask", step, micro, rank)
+        sync = micro == args.gradient_accumulation_steps - 1
+        context = accelerator.no_sync(model) if not sync else nullcontext()
+        with context:
+            outputs = model(**batch, mask_seed=mask_seed)
+            loss = outputs.loss
+            accelerator.backward(loss / args.gradient_accumulation_steps)
+        window.add(outputs, loss, int(batch["input_values"].shape[0]) * world)
+    if args.max_grad_norm > 0:
+        accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+    optimizer.step()
+    accelerator.unwrap_model(model).update_teacher()  # latent prediction's EMA teacher (no-op without one)
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+@dataclass
+class _BudgetProbe:
+    """``--fit_schedule_to_budget``: time the steps of SCHEDULE_PROBE_STEPS (counted from ``first_step``), then end
+    the schedule at the step the time budget reaches."""
+
+    first_step: int
+    start: float = 0.0
+
+    def fit_schedule(self, args: PretrainArguments, step: int, deadline: float, scheduler, progress, accelerator):
+        probe_from, probe_to = (self.first_step + n for n in SCHEDULE_PROBE_STEPS)
+        if step == probe_from:
+            self.start = time.perf_counter()
+        elif step == probe_to:
+            per_step = (time.perf_counter() - self.start) / (probe_to - probe_from)
+            fitted = step + int(0.98 * (deadline - time.perf_counter()) / per_step)
+            fitted = int(accelerator.gather(torch.tensor([fitted], device=accelerator.device)).min().item())
+            args.max_steps = max(step + 1, min(args.max_steps, fitted))
+            scheduler.lr_lambdas = [warmup_cosine(args.warmup_steps, args.max_steps)] * len(scheduler.lr_lambdas)
+            progress.total = args.max_steps
+            if accelerator.is_main_process:
+                print(f"schedule fitted to the budget: {per_step:.3f} s/step -> {args.max_steps} steps", flush=True)
+
+
+def _save_step_checkpoint(args: PretrainArguments, accelerator, model, optimizer, scheduler, step, checkpoints_dir):
+    """Every process waits while the main one writes the checkpoint and prunes the old ones."""
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        save_checkpoint(
+            checkpoints_dir,
+            accelerator.unwrap_model(model),
+            optimizer,
+            scheduler,
+            step,
+            extra={"world_size": accelerator.num_processes},
+        )
+        prune_checkpoints(checkpoints_dir, args.keep_checkpoints)
+    accelerator.wait_for_everyone()
+
+
+def _simulate_crash_if_asked(args: PretrainArguments, step: int) -> None:
+    """Test hook (``--simulate_crash_at_step``, hidden from --help): the kill-and-resume test dies here."""
+    if args.simulate_crash_at_step is not None and step == args.simulate_crash_at_step:
+        os.kill(os.getpid(), signal.SIGKILL)  # a real kill: nothing gets flushed or saved
+
+
+def _finish(accelerator, model, extractor, output_dir: Path, summary: dict, started: float, trackers) -> dict:
+    """Each rank's parameter digest; the main process saves the model and training_summary.json."""
+    rank, world = accelerator.process_index, accelerator.num_processes
     accelerator.wait_for_everyone()
     unwrapped = accelerator.unwrap_model(model)
     digest = parameter_digest(unwrapped)
@@ -421,17 +488,12 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
         json.dumps({"rank": rank, "world_size": world, "parameter_sha256": digest})
     )
     summary = {
-        "steps": step,
-        "world_size": world,
-        "effective_batch": effective_batch,
-        "learning_rate": lr,
-        "final_loss": last_loss,
-        "stopped_by_time_budget": stopped_by_budget,
+        **summary,
         "wall_time_s": time.perf_counter() - started,
         "parameter_sha256": digest,
         "output_dir": str(output_dir),
     }
-    if main:
+    if accelerator.is_main_process:
         save_final_model(unwrapped, extractor, output_dir)
         (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2))
     if trackers:

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from ..data.schema import extractor_inputs
 from ..feature_extraction_normwear import NormWearFeatureExtractor
-from ..modeling_normwear import NormWearModel
+from ..modeling_normwear import NormWearModel, average_windows
 from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
 from ..zero_shot_labels_normwear import (  # noqa: F401  (their home before the remote-code pipeline needed them)
     check_candidate_labels,
@@ -99,11 +99,10 @@ def window_logits(
 
 
 def average_by_recording(window_values: torch.Tensor, recording: np.ndarray, count: int) -> torch.Tensor:
-    """Mean of the windows' rows per recording ``[count, ...]``."""
-    index = torch.as_tensor(recording, dtype=torch.long)
-    sums = window_values.new_zeros(count, *window_values.shape[1:]).index_add(0, index, window_values)
-    totals = torch.bincount(index, minlength=count).clamp_min(1).to(window_values.dtype)
-    return sums / totals.reshape(-1, *([1] * (window_values.ndim - 1)))
+    """Mean of the windows' rows per recording ``[count, ...]`` (the backbone's :func:`average_windows`, every
+    window weighing one)."""
+    weights = window_values.new_ones(window_values.shape[0])
+    return average_windows(window_values, weights, torch.as_tensor(recording, dtype=torch.long), count)[0]
 
 
 def recording_logits(
