@@ -97,3 +97,13 @@ def test_staging_folder_and_publish(tmp_path):
     (staging / "new.txt").write_text("new")
     publish_folder(staging, out)
     assert sorted(os.listdir(out)) == ["new.txt"] and sorted(os.listdir(tmp_path)) == ["model"]
+
+
+def test_atomic_writes_get_the_permissions_open_would_give(tmp_path):
+    """mkstemp creates 0600 files; a model card or cache written atomically must stay readable to others."""
+    previous = os.umask(0o022)
+    try:
+        written = write_text_atomic(tmp_path / "README.md", "card")
+    finally:
+        os.umask(previous)
+    assert written.stat().st_mode & 0o777 == 0o644

@@ -19,6 +19,12 @@ from typing import IO
 __all__ = ["atomic_writer", "make_staging_folder", "publish_folder", "write_text_atomic"]
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_writer(
     path: str | os.PathLike, mode: str = "w", suffix: str = ".tmp", scratch: str | os.PathLike | None = None
@@ -33,6 +39,7 @@ def atomic_writer(
     folder.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(suffix=suffix, dir=folder)
     try:
+        os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp makes 0600; the result should read like open()'s
         with os.fdopen(handle, mode) as file:
             yield file
         path.parent.mkdir(parents=True, exist_ok=True)
