@@ -321,11 +321,9 @@ def render(args: argparse.Namespace) -> None:
         write_section(args.section, markdown)
 
 
-def _interval(value: dict) -> str:
-    return f"{value['point']:+.3f} [{value['low']:+.3f}, {value['high']:+.3f}]"
-
-
 def to_markdown(report: dict, args: argparse.Namespace) -> str:
+    from normwear_hf.evaluation.paired import format_difference
+
     plan, tasks, unseen = report["plan"], report["tasks"], report["unseen_tasks"]
     throughput = ", ".join(
         f"{r}: {plan['segments_per_s'][r]:.0f} segments/s, {plan['steps'][r]} steps" for r in plan["steps"]
@@ -362,9 +360,10 @@ def to_markdown(report: dict, args: argparse.Namespace) -> str:
         per_seed = entry["vs_random_per_seed_macro"]
         sd = f"{np.std(per_seed, ddof=1):.3f}" if len(per_seed) > 1 else "n/a"
         lines.append(
-            f"| {recipe} | {len(entry['seeds'])} | {macro:.3f} | {_interval(entry['vs_random']['macro'])} | {sd} | "
-            f"{_interval(entry['vs_statistics']['macro'])} | {_interval(entry['vs_random_unseen'])} | "
-            f"{_interval(entry['vs_statistics_unseen'])} |"
+            f"| {recipe} | {len(entry['seeds'])} | {macro:.3f} | "
+            f"{format_difference(entry['vs_random']['macro'])} | {sd} | "
+            f"{format_difference(entry['vs_statistics']['macro'])} | {format_difference(entry['vs_random_unseen'])} | "
+            f"{format_difference(entry['vs_statistics_unseen'])} |"
         )
     lines += [
         "",
@@ -386,7 +385,8 @@ def to_markdown(report: dict, args: argparse.Namespace) -> str:
             entry = next((e for e in report["recipes"].values() if e["pooling"] == pooling), None)
             twins.append(f"{np.mean(entry['random_auroc'][task]):.3f}" if entry else "n/a")
         cells = [
-            f"{np.mean(e['auroc'][task]):.3f} ({_interval(e['vs_random'][task])})" for e in report["recipes"].values()
+            f"{np.mean(e['auroc'][task]):.3f} ({format_difference(e['vs_random'][task])})"
+            for e in report["recipes"].values()
         ]
         mark = "" if task in unseen else " (seen unlabelled)"
         lines.append(f"| {task}{mark} | {report['statistics_auroc'][task]:.3f} | " + " | ".join(twins + cells) + " |")

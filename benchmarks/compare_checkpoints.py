@@ -50,6 +50,8 @@ def compare(candidate: dict, shipped: dict, method: str = "normwear", n_bootstra
 
 
 def to_markdown(paths: tuple[str, str], results: tuple[dict, dict], comparison: dict) -> str:
+    from normwear_hf.evaluation.paired import format_difference
+
     candidate, shipped = results
     lines = [
         "## Candidate checkpoint against the shipped one (paired)",
@@ -68,13 +70,11 @@ def to_markdown(paths: tuple[str, str], results: tuple[dict, dict], comparison: 
             mine = candidate["tasks"][name]["methods"]["normwear"]["full"]
             theirs = shipped["tasks"][name]["methods"]["normwear"]["full"]
             metric = candidate["tasks"][name]["methods"]["normwear"]["main_metric"]
-            lines.append(f"| {group} | {name} | {mine[metric]:.3f} | {theirs[metric]:.3f} | {_interval(interval)} |")
-        lines.append(f"| {group} | **macro** | | | {_interval(intervals['macro'])} |")
+            lines.append(
+                f"| {group} | {name} | {mine[metric]:.3f} | {theirs[metric]:.3f} | {format_difference(interval)} |"
+            )
+        lines.append(f"| {group} | **macro** | | | {format_difference(intervals['macro'])} |")
     return "\n".join(lines)
-
-
-def _interval(value: dict) -> str:
-    return f"{value['point']:+.3f} [{value['low']:+.3f}, {value['high']:+.3f}]"
 
 
 def main(argv: list[str] | None = None) -> int:

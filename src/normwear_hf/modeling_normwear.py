@@ -921,10 +921,8 @@ class NormWearForMaskedReconstruction(NormWearPreTrainedModel):
 
     def _auxiliary_loss(self, view: NormWearVisibleEncoding, targets: torch.Tensor) -> torch.Tensor:
         """Mean squared error of the linear head on each channel's pooled embedding, over known targets only."""
-        known = torch.isfinite(targets)
         predicted = self.auxiliary_head(view.channel_embeddings()).float()
-        error = (predicted - targets.float().nan_to_num(0.0)).pow(2) * known
-        return error.sum() / known.sum().clamp_min(1)
+        return masked_mean((predicted - targets.float().nan_to_num(0.0)).pow(2), torch.isfinite(targets))
 
     def _channel_subset(self, channel_mask: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """Keep each real channel with ``contrastive_channel_keep``; every recording keeps at least one."""

@@ -30,7 +30,7 @@ from ..feature_extraction_normwear import NormWearFeatureExtractor
 from ..inference import DEFAULT_MODEL_DESCRIPTION, load_default_model, seeded_model
 from ..modeling_normwear import NormWearModel
 from .baselines import minirocket_features, raw_signal_features, statistical_features
-from .paired import PairedScores, excludes_zero, paired_bootstrap
+from .paired import PairedScores, excludes_zero, format_difference, paired_bootstrap
 from .probe import evaluate_features, extract_embeddings
 from .tasks import REAL_TASKS, TASKS, Task, load_task
 from .zero_shot_report import held_out_table
@@ -239,10 +239,7 @@ def paired_markdown(paired: dict[str, Any]) -> list[str]:
                     cells.append("n/a")
                     continue
                 verdict = excludes_zero(interval)
-                cells.append(
-                    f"{interval['point']:+.3f} [{interval['low']:+.3f}, {interval['high']:+.3f}]"
-                    + ("" if verdict == "tie" else f" {verdict}")
-                )
+                cells.append(format_difference(interval) + ("" if verdict == "tie" else f" {verdict}"))
             label = f"**{group} macro**" if name == "macro" else name
             lines.append(f"| {group} | {label} | " + " | ".join(cells) + " |")
     return lines

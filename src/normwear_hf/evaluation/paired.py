@@ -67,6 +67,11 @@ def _interval(point: float, values: list[float], confidence: float) -> dict[str,
     return {"point": point, "low": low, "high": high, "n_resamples": len(values)}
 
 
+def format_difference(interval: Mapping[str, float]) -> str:
+    """A paired difference as the tables print it: ``+0.032 [+0.001, +0.064]``."""
+    return f"{interval['point']:+.3f} [{interval['low']:+.3f}, {interval['high']:+.3f}]"
+
+
 def paired_bootstrap(
     tasks: Mapping[str, PairedScores], n: int = 1000, seed: int = 0, confidence: float = 0.95
 ) -> dict[str, dict[str, float]]:

@@ -47,6 +47,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .._lazy import moved_getattr
+from ..configuration_normwear import NormWearConfig
 from ..data.schema import extractor_inputs
 from ..inference import embed
 from ..utils.atomic import atomic_writer
@@ -86,12 +87,15 @@ def _json_digest(payload: Any) -> bytes:
 # Pretraining-objective settings added after the cache format was fixed. They never change what the backbone
 # computes; left out of the key while at their defaults, so caches written before they existed stay valid.
 LATER_OBJECTIVE_DEFAULTS: dict[str, Any] = {
-    "auxiliary_targets": [],
-    "auxiliary_weight": 0.0,
-    "latent_weight": 0.0,
-    "latent_target_layers": 3,
-    "ema_decay": 0.996,
-    "reconstruction_weight": 1.0,
+    name: getattr(NormWearConfig(), name)
+    for name in (
+        "auxiliary_targets",
+        "auxiliary_weight",
+        "latent_weight",
+        "latent_target_layers",
+        "ema_decay",
+        "reconstruction_weight",
+    )
 }
 
 
