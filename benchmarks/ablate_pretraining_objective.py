@@ -43,7 +43,11 @@ RECIPES: dict[str, dict] = {
             "heart_rate_bpm", "hrv_rmssd_ms", "respiration_rate_bpm", "cadence_spm", "activity_level", "noise_level",
         ],
     },
+    # part 3: MAE on physiologically augmented rows (rate jitter, amplitude / polarity, channel dropout, sensor
+    # noise, chunk swap: data/physio_augment.py); the augmentation lives in the collator, not the config
+    "mae_augmented": {},
 }  # fmt: skip
+RECIPE_OPTIONS: dict[str, list[str]] = {"mae_augmented": ["--augment", "physio"]}
 PRETRAIN_OPTIONS = [
     "--config", "tiny", "--per_device_batch_size", "32", "--base_lr", "0.012", "--warmup_steps", "100",
     "--checkpoint_every", "200", "--log_every", "25", "--report_to", "none", "--no_progress",
@@ -58,7 +62,7 @@ def pretrain(corpus: str, folder: Path, recipe: str, seed: int, max_steps: int, 
     command = [
         sys.executable, "-m", "normwear_hf.cli", "pretrain", "--corpus", corpus, "--output_dir", str(folder),
         "--seed", str(seed), "--max_steps", str(max_steps), "--resume_from_checkpoint", "latest",
-        "--config_overrides", json.dumps(RECIPES[recipe]), *PRETRAIN_OPTIONS,
+        "--config_overrides", json.dumps(RECIPES[recipe]), *PRETRAIN_OPTIONS, *RECIPE_OPTIONS.get(recipe, []),
     ]  # fmt: skip
     if max_minutes is not None:
         command += ["--max_minutes", str(max_minutes)]

@@ -124,7 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log_every", type=int, default=defaults.log_every)
     parser.add_argument("--num_workers", type=int, default=defaults.num_workers, help="DataLoader workers")
     parser.add_argument("--max_channels", type=int, default=defaults.max_channels)
-    parser.add_argument("--augment", choices=["none", "chunk_swap"], default=defaults.augment)
+    parser.add_argument(
+        "--augment",
+        choices=["none", "chunk_swap", "physio"],
+        default=defaults.augment,
+        help="chunk_swap: the paper's; physio: rate jitter, amplitude / polarity, channel dropout, sensor noise "
+        "and chunk swap (data/physio_augment.py)",
+    )
     parser.add_argument("--report_to", choices=["tensorboard", "none"], default=defaults.report_to)
     parser.add_argument("--no_progress", dest="progress", action="store_false")
     parser.add_argument("--cpu", action="store_true", help="train on the CPU even where a GPU is available")
@@ -346,6 +352,10 @@ def _batches(args: PretrainArguments, config: NormWearConfig, extractor, corpus,
         from ..data.augment import chunk_swap_example
 
         augment = chunk_swap_example
+    elif args.augment == "physio":
+        from ..data.physio_augment import physiological_augment
+
+        augment = physiological_augment
     collator = NormWearCollator(
         extractor,
         max_channels=args.max_channels,
