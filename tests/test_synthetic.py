@@ -18,9 +18,11 @@ from normwear_hf.data.augment import chunk_swap, chunk_swap_example, multiply_wi
 from normwear_hf.data.synthetic import (
     ACTIVITIES,
     ACTIVITY_LEVEL_RANGES,
+    ECG_MORPHOLOGIES,
     LABEL_UNITS,
     MODALITIES,
     NOISY_THRESHOLD,
+    RHYTHMS,
     SAMPLING_RATES,
     SOURCE,
     generate_examples,
@@ -152,7 +154,7 @@ def test_channels_rates_and_labels_follow_the_documented_sets(rows):
         values, labels = numeric(row), classes(row)
         units = {entry["name"]: entry["unit"] for entry in row["numeric_labels"]}
         assert units == LABEL_UNITS
-        assert set(labels) == {"activity", "noise", "modalities"}
+        assert set(labels) == {"activity", "noise", "modalities"}  # arrhythmias are off by default
         assert labels["modalities"] == "+".join(sorted(set(row["channel_types"])))
         assert labels["noise"] == ("noisy" if values["noise_level"] >= NOISY_THRESHOLD else "clean")
         activity = labels["activity"]
@@ -181,9 +183,15 @@ def test_activity_is_consistent_with_heart_rate_and_cadence(rows):
 # ---------------------------------------------------------------------------------------------------------
 # labels against the signals
 # ---------------------------------------------------------------------------------------------------------
+def sinus(row: dict) -> bool:
+    """Regular rhythm: a peak-to-peak or spectral rate equals the phase-based label only there (irregular
+    rhythms are checked by their beat intervals in test_arrhythmias_make_beat_intervals_irregular)."""
+    return any(entry["name"] == "rhythm" and entry["value"] == "sinus" for entry in row["class_labels"])
+
+
 def test_ecg_r_peaks_match_heart_rate(long_segments, rows):
     checked = 0
-    for row, clean in long_segments:
+    for row, clean in filter(lambda pair: sinus(pair[0]), long_segments):
         values = numeric(row)
         for observed, truth, rate, kind in zip(row["signals"], clean, row["sampling_rate"], row["channel_types"]):
             if kind != "ecg":
@@ -194,7 +202,7 @@ def test_ecg_r_peaks_match_heart_rate(long_segments, rows):
             checked += 1
     assert checked >= 15
     # 6 s windows: the R-peak count is the label times the window, give or take one beat
-    for row in rows:
+    for row in filter(sinus, rows):
         values = numeric(row)
         for signal, rate, kind in zip(row["signals"], row["sampling_rate"], row["channel_types"]):
             if kind == "ecg" and values["noise_level"] < 0.1:
@@ -203,7 +211,7 @@ def test_ecg_r_peaks_match_heart_rate(long_segments, rows):
 
 def test_ppg_and_respiration_spectra_match_their_rates(long_segments):
     checked = {"ppg": 0, "resp": 0}
-    for row, clean in long_segments:
+    for row, clean in filter(lambda pair: sinus(pair[0]), long_segments):
         values = numeric(row)
         for observed, truth, rate, kind in zip(row["signals"], clean, row["sampling_rate"], row["channel_types"]):
             if kind == "ppg":
@@ -327,3 +335,31 @@ def test_chunk_swap_on_rows_and_corpus_multiplication(rows):
     assert len(stream) == 12
     assert [r["recording_id"] for r in stream[:3]] == [rows[0]["recording_id"] + s for s in ("", "~aug1", "~aug2")]
     assert all(same_rows(a, b) for a, b in zip(stream, multiply_with_chunk_swap(rows[:4], factor=3, seed=2)))
+
+
+def test_arrhythmias_make_beat_intervals_irregular():
+    """Atrial fibrillation and ectopic beats raise RMSSD far above sinus rhythm at the same activity."""
+    rmssd: dict[str, list[float]] = {rhythm: [] for rhythm in RHYTHMS}
+    for index in range(400):
+        row = simulate_segment(index, seed=3, arrhythmias=True)
+        labels = {entry["name"]: entry["value"] for entry in row["class_labels"]}
+        assert labels["rhythm"] in RHYTHMS and labels["ecg_morphology"] in ECG_MORPHOLOGIES
+        values = {entry["name"]: entry["value"] for entry in row["numeric_labels"]}
+        if labels["activity"] == "rest":
+            rmssd[labels["rhythm"]].append(values["hrv_rmssd_ms"])
+    assert all(len(values) >= 5 for values in rmssd.values()), {k: len(v) for k, v in rmssd.items()}
+    sinus = np.median(rmssd["sinus"])
+    assert np.median(rmssd["af"]) > 2 * sinus and np.median(rmssd["ectopic"]) > 2 * sinus, rmssd
+
+
+def test_arrhythmias_leave_sinus_segments_unchanged_and_run_in_workers():
+    """The rhythm has its own random stream: a sinus segment is the same row with or without arrhythmias."""
+    plain = list(generate_examples(60, seed=4))
+    varied = list(generate_examples(60, seed=4, arrhythmias=True, workers=2, chunk_size=20))
+    rhythms = [{e["name"]: e["value"] for e in row["class_labels"]}["rhythm"] for row in varied]
+    assert set(rhythms) - {"sinus"}, rhythms
+    for before, after, rhythm in zip(plain, varied, rhythms):
+        morphology = {e["name"]: e["value"] for e in after["class_labels"]}["ecg_morphology"]
+        if rhythm == "sinus" and morphology == "normal":
+            for x, y in zip(before["signals"], after["signals"]):
+                np.testing.assert_array_equal(x, y)

@@ -43,14 +43,16 @@ def resolve_real_sources(real_sources: str | Iterable[str] | None) -> tuple[list
     return names, True
 
 
-def _synthetic_examples(count: int, seed: int, window_s: float, workers: int) -> Iterator[dict[str, Any]]:
+def _synthetic_examples(
+    count: int, seed: int, window_s: float, workers: int, arrhythmias: bool
+) -> Iterator[dict[str, Any]]:
     try:
         from .synthetic import generate_examples
     except ImportError as error:
         raise ImportError(
             f"synthetic_segments={count} needs normwear_hf.data.synthetic (and neurokit2): {error}"
         ) from error
-    yield from generate_examples(count=count, seed=seed, window_s=window_s, workers=workers)
+    yield from generate_examples(count=count, seed=seed, window_s=window_s, workers=workers, arrhythmias=arrhythmias)
 
 
 def build_corpus(
@@ -65,12 +67,14 @@ def build_corpus(
     *,
     progress: bool = True,
     overwrite: bool = False,
+    arrhythmias: bool = True,
 ) -> dict[str, Any]:
     """Write real windows (``real_sources``) then ``synthetic_segments`` synthetic ones to ``out_dir``.
 
     Real recordings are cut into ``window_s`` windows every ``hop_s`` (default: no overlap) with bad channel
     windows removed (:func:`~normwear_hf.data.real_corpora.iter_real_examples`); synthetic segments come from
-    ``normwear_hf.data.synthetic.generate_examples(count, seed, window_s, workers)``. Shards are written
+    ``normwear_hf.data.synthetic.generate_examples(count, seed, window_s, workers, arrhythmias)`` (ectopic beats,
+    atrial fibrillation and wide-QRS subjects: on for corpora, off for the evaluation tasks). Shards are written
     atomically (:func:`~normwear_hf.data.corpus_io.write_corpus`). Prints and returns the composition.
     """
     if synthetic_segments < 0:
@@ -80,7 +84,7 @@ def build_corpus(
     if names:
         streams.append(iter_real_examples(names, window_s=window_s, hop_s=hop_s, strict=strict))
     if synthetic_segments:
-        streams.append(_synthetic_examples(synthetic_segments, seed, window_s, workers))
+        streams.append(_synthetic_examples(synthetic_segments, seed, window_s, workers, arrhythmias))
     if not streams:
         raise ValueError("Nothing to build: no real sources and synthetic_segments=0.")
     write_corpus(itertools.chain(*streams), out_dir, shard_rows=shard_rows, progress=progress, overwrite=overwrite)
@@ -104,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--synthetic", type=int, default=0, help="number of synthetic segments (default 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic generator")
+    parser.add_argument(
+        "--no-arrhythmias",
+        dest="arrhythmias",
+        action="store_false",
+        help="sinus rhythm only in synthetic segments (the corpora built before 2026-12-01)",
+    )
     parser.add_argument("--window-s", type=float, default=6.0, help="segment length in seconds (default 6)")
     parser.add_argument("--hop-s", type=float, default=None, help="hop between real windows (default: no overlap)")
     parser.add_argument("--workers", type=int, default=1, help="processes for the synthetic generator")
@@ -124,5 +134,6 @@ def main(argv: list[str] | None = None) -> int:
         shard_rows=args.shard_rows,
         progress=not args.no_progress,
         overwrite=args.overwrite,
+        arrhythmias=args.arrhythmias,
     )
     return 0

@@ -19,6 +19,11 @@ How a segment is made
    (respiratory sinus arrhythmia, a 0.1 Hz Mayer wave, slow drift, beat jitter) shrinks with the level.
 3. **Latent events** over the window plus a 2 s margin on each side (no edge transients): a continuous
    breathing phase, heart-beat times (R peaks, HR modulated by the breathing phase) and step times.
+   With ``arrhythmias=True`` (corpora; off for the evaluation tasks) the beats follow the segment's rhythm
+   (own random stream, so sinus segments are unchanged): ``sinus`` 82 %, ``ectopic`` 11 % (premature
+   ventricular beats at 55-75 % of the interval with a compensatory pause: no P wave, wide tall QRS, discordant
+   T; a weaker pulse in the PPG) or ``af`` 7 % (irregularly irregular log-normal intervals, no P waves, 4-9 Hz
+   fibrillatory waves; pulse height follows the filling time); 12 % of subjects have a wide QRS.
 4. **Channels**, rendered at their own rate on the window's sample times (only the window is computed):
 
    ========  ====================  =====================================================================
@@ -92,7 +97,8 @@ numeric (name, unit):
 
 class: ``activity`` (``rest`` / ``walk`` / ``run``), ``noise`` (``noisy`` when ``noise_level >=
 NOISY_THRESHOLD = 0.25``, else ``clean``), ``modalities`` (sorted modality names joined by ``+``, e.g.
-``acc+ecg+ppg``).
+``acc+ecg+ppg``); with ``arrhythmias=True`` also ``rhythm`` (``sinus`` / ``ectopic`` / ``af``) and
+``ecg_morphology`` (``normal`` / ``wide_qrs``).
 
 ``source`` is ``"synthetic/neurokit2"``, ``subject_id`` ``synth-s{seed}-{subject:06d}``, ``recording_id``
 ``synth-s{seed}-w{window_s}-{index:07d}``, ``start_s`` 0.
@@ -116,9 +122,11 @@ from .schema import MIN_DURATION_S, make_example
 __all__ = [
     "ACTIVITIES",
     "ACTIVITY_LEVEL_RANGES",
+    "ECG_MORPHOLOGIES",
     "LABEL_UNITS",
     "MODALITIES",
     "NOISY_THRESHOLD",
+    "RHYTHMS",
     "SAMPLING_RATES",
     "SOURCE",
     "generate_examples",
@@ -147,6 +155,10 @@ NOISE_LEVEL_MAX = 1.0
 MAX_CHANNELS = 5
 SEGMENTS_PER_SUBJECT = 20
 MARGIN_S = 2.0
+RHYTHMS = ("sinus", "ectopic", "af")
+RHYTHM_PROBABILITIES = (0.82, 0.11, 0.07)
+ECG_MORPHOLOGIES = ("normal", "wide_qrs")
+WIDE_QRS_PROBABILITY = 0.12
 
 _MODALITY_WEIGHTS = np.array([1.0, 1.0, 0.8, 0.6, 0.5, 1.0])
 _MODALITY_COUNT_PROBABILITIES = np.array([0.15, 0.25, 0.25, 0.20, 0.15])
@@ -337,6 +349,8 @@ class _State:
     steps: np.ndarray
     t0: float
     t1: float
+    ectopic: np.ndarray | None = None  # per beat: a premature ventricular beat
+    fibrillation: bool = False  # atrial fibrillation: irregular RR, no P waves, f waves
 
 
 def _draw_state(rng: np.random.Generator, subject: _Subject, window_s: float) -> tuple[_State, dict[str, float]]:
@@ -412,6 +426,49 @@ def _draw_state(rng: np.random.Generator, subject: _Subject, window_s: float) ->
     return state, _realised_labels(state, window_s)
 
 
+def _segment_rhythm(seed: int, index: int) -> tuple[str, np.random.Generator]:
+    """The segment's rhythm and the generator of its beat changes, from a stream of their own (``spawn_key``
+    ``(2, index)``): adding arrhythmias left every sinus segment exactly as it was."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, index)))
+    return RHYTHMS[int(rng.choice(len(RHYTHMS), p=RHYTHM_PROBABILITIES))], rng
+
+
+def _subject_morphology(seed: int, subject_index: int) -> str:
+    """The subject's QRS: ``wide_qrs`` (a bundle-branch-block-like conduction delay) or ``normal``."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3, subject_index)))
+    return ECG_MORPHOLOGIES[1] if rng.random() < WIDE_QRS_PROBABILITY else ECG_MORPHOLOGIES[0]
+
+
+def _apply_rhythm(rng: np.random.Generator, state: _State, rhythm: str) -> None:
+    """Turn the sinus beats into the rhythm's, in place.
+
+    - ``ectopic``: 8-25 % of the inner beats (never two in a row) become premature ventricular beats, at 55-75 %
+      of the preceding interval, with a full compensatory pause (the next sinus beat keeps its time).
+    - ``af``: irregularly irregular intervals (log-normal, coefficient of variation 0.12-0.25, no rhythm left
+      from breathing), same mean rate; the ECG loses its P waves and gains 4-9 Hz fibrillatory waves.
+    """
+    beats = state.beats
+    if rhythm == "ectopic" and beats.size >= 6:
+        chosen = np.zeros(beats.size, dtype=bool)
+        fraction = rng.uniform(0.08, 0.25)
+        for i in range(2, beats.size - 2):
+            if not chosen[i - 1] and rng.random() < fraction:
+                chosen[i] = True
+        beats = beats.copy()
+        for i in np.flatnonzero(chosen):
+            beats[i] = beats[i - 1] + (beats[i] - beats[i - 1]) * rng.uniform(0.55, 0.75)
+        state.beats, state.ectopic = beats, chosen
+    elif rhythm == "af" and beats.size >= 3:
+        mean_rr = float(np.mean(np.diff(beats)))
+        cv = rng.uniform(0.12, 0.25)
+        count = int(math.ceil((beats[-1] - beats[0]) / mean_rr * 1.6)) + 4
+        rr = mean_rr * np.exp(rng.normal(-0.5 * cv * cv, cv, size=count))
+        rr = np.clip(rr, 60.0 / HEART_RATE_RANGE[1], 60.0 / HEART_RATE_RANGE[0] * 1.5)
+        fib = beats[0] + np.concatenate([[0.0], np.cumsum(rr)])
+        state.beats = fib[fib <= beats[-1] + 0.5 * mean_rr]
+        state.fibrillation = True
+
+
 def _realised_labels(state: _State, window_s: float) -> dict[str, float]:
     edges = np.array([state.t0, state.t1])
     beat_index = np.interp(edges, state.beats, np.arange(state.beats.size, dtype=np.float64))
@@ -442,27 +499,47 @@ def _breath_wave(state: _State, t: np.ndarray) -> np.ndarray:
     return np.sin(2 * np.pi * np.interp(t, state.grid, state.breath_phase))
 
 
-def _ecg(rng: np.random.Generator, subject: _Subject, state: _State, t: np.ndarray) -> np.ndarray:
+_PVC_AMPLITUDES = np.array([0.0, 0.0, 1.5, -0.8, -0.45])  # no P, a tall wide QRS, a discordant T
+_PVC_WIDTHS = np.array([1.0, 2.5, 2.5, 2.5, 1.5])
+_WIDE_QRS_WIDTHS = np.array([1.0, 2.0, 2.0, 2.0, 1.2])
+
+
+def _ecg(
+    rng: np.random.Generator, subject: _Subject, state: _State, t: np.ndarray, wide_qrs: bool = False
+) -> np.ndarray:
     beats = state.beats
     rr = np.diff(beats, prepend=beats[0] - (beats[1] - beats[0]))
     breath_at_beat = np.sin(2 * np.pi * np.interp(beats, state.grid, state.breath_phase))
     amplitude = 1.0 + rng.uniform(0.03, 0.12) * breath_at_beat + rng.normal(0, 0.02, size=beats.size)
+    ectopic = state.ectopic if state.ectopic is not None else np.zeros(beats.size, dtype=bool)
     if subject.ecg_gaussian:
+        # per beat and wave (P, Q, R, S, T): the subject's shape, the PVC's on ectopic beats, no P in AF
+        shapes = np.tile(subject.ecg_amplitudes, (beats.size, 1))
+        widths = np.tile(subject.ecg_width_scale * (_WIDE_QRS_WIDTHS if wide_qrs else 1.0), (beats.size, 1))
+        if state.fibrillation:
+            shapes[:, 0] = 0.0
+        shapes[ectopic] = _PVC_AMPLITUDES * np.abs(subject.ecg_amplitudes[2])
+        widths[ectopic] = subject.ecg_width_scale * _PVC_WIDTHS
         nxt = np.clip(np.searchsorted(beats, t), 1, beats.size - 1)
         pair = np.stack([nxt - 1, nxt], axis=1)  # the R peaks before and after each sample
         delay = t[:, None] - beats[pair]
         rr_pair = rr[pair][..., None]
         offset = _ECG_OFFSET * rr_pair**_ECG_OFFSET_EXP
-        width = _ECG_WIDTH * subject.ecg_width_scale * rr_pair**_ECG_WIDTH_EXP
+        width = _ECG_WIDTH * widths[pair] * rr_pair**_ECG_WIDTH_EXP
         z = (delay[..., None] - offset) / width
-        waves = subject.ecg_amplitudes * np.exp(-0.5 * z * z)
+        waves = shapes[pair] * np.exp(-0.5 * z * z)
         clean = (amplitude[pair] * waves.sum(axis=2)).sum(axis=1)
     else:
         beat, r_phase = _nk_simple_beat()
         position = np.interp(t, beats, np.arange(beats.size, dtype=np.float64))
         cycle = np.floor(position + r_phase).astype(np.int64).clip(0, beats.size - 1)
         phase = (position + r_phase) % 1.0
+        # neurokit2's fixed beat has no PVC form: an ectopic beat is drawn inverted and taller (a
+        # discordant ventricular complex), which keeps it distinct from the sinus beats around it
+        amplitude = np.where(ectopic, -1.4 * amplitude, amplitude)
         clean = np.interp(phase * beat.size, np.arange(beat.size), beat) * amplitude[cycle]
+    if state.fibrillation:  # fibrillatory f waves replace the P waves
+        clean = clean + rng.uniform(0.03, 0.08) * _smooth(rng, t, 4.0, 9.0, terms=4)
     baseline = rng.uniform(0.02, 0.1) * np.sin(2 * np.pi * np.interp(t, state.grid, state.breath_phase) + 1.0)
     return subject.ecg_gain * (clean + baseline)
 
@@ -474,6 +551,10 @@ def _ppg(rng: np.random.Generator, subject: _Subject, state: _State, t: np.ndarr
     breath = np.sin(2 * np.pi * np.interp(onsets, state.grid, state.breath_phase) + 0.5)
     base = rng.normal(0, 0.03, size=onsets.size)
     height = 1.0 + rng.uniform(0.02, 0.15) * breath + rng.normal(0, 0.04, size=onsets.size)
+    if state.ectopic is not None or state.fibrillation:
+        # less filling time, a smaller pulse (Frank-Starling): premature and short-interval beats are weaker
+        filling = np.diff(state.beats, prepend=state.beats[0] - (state.beats[1] - state.beats[0]))
+        height = height * np.clip(filling / np.median(filling), 0.35, 1.3)
     notch = subject.ppg_notch + 0.15 * state.level
     dia = notch + subject.ppg_dia_extra * (1.0 - 0.8 * state.level)
     sys_f, notch_f, dia_f = subject.ppg_fractions
@@ -697,8 +778,13 @@ def simulate_segment(
     *,
     segments_per_subject: int = SEGMENTS_PER_SUBJECT,
     return_clean: bool = False,
+    arrhythmias: bool = False,
 ) -> dict[str, Any] | tuple[dict[str, Any], list[np.ndarray]]:
-    """Row ``index`` of ``generate_examples(..., seed=seed, window_s=window_s)``.
+    """Row ``index`` of ``generate_examples(..., seed=seed, window_s=window_s, arrhythmias=arrhythmias)``.
+
+    ``arrhythmias`` adds rhythms (``ectopic``, ``af``) and a wide-QRS subject morphology, with the class labels
+    ``rhythm`` and ``ecg_morphology``. It is off by default so that the evaluation tasks built from this
+    generator (probing and zero-shot seeds) stay what their recorded results measured; corpora switch it on.
 
     With ``return_clean=True`` also returns the channels before noise (float64, same order and lengths as
     ``row["signals"]``): denoising pairs, and the ground truth behind ``noise_level``.
@@ -711,6 +797,13 @@ def simulate_segment(
     subject = _subject(seed, subject_index)
     rng, noise_rng, nk_rng = _segment_rngs(seed, index)
     state, numeric = _draw_state(rng, subject, window_s)
+    rhythm, morphology = "sinus", "normal"
+    if arrhythmias:
+        rhythm, rhythm_rng = _segment_rhythm(seed, index)
+        morphology = _subject_morphology(seed, subject_index)
+        if rhythm != "sinus":
+            _apply_rhythm(rhythm_rng, state, rhythm)
+            numeric = _realised_labels(state, window_s)
     modalities, acc_axes = _choose_channels(rng)
 
     clean: list[np.ndarray] = []
@@ -722,7 +815,7 @@ def simulate_segment(
         n = int(round(window_s * fs))
         t = state.t0 + np.arange(n) / fs
         if modality == "ecg":
-            channels, labels = [_ecg(rng, subject, state, t)], ["ecg"]
+            channels, labels = [_ecg(rng, subject, state, t, wide_qrs=morphology == "wide_qrs")], ["ecg"]
         elif modality == "ppg":
             channels, labels = [_ppg(rng, subject, state, t)], ["ppg"]
         elif modality == "resp":
@@ -762,6 +855,7 @@ def simulate_segment(
             "activity": state.activity,
             "noise": "noisy" if state.noise_level >= NOISY_THRESHOLD else "clean",
             "modalities": "+".join(sorted(set(types))),
+            **({"rhythm": rhythm, "ecg_morphology": morphology} if arrhythmias else {}),
         },
         numeric_labels={name: (value, LABEL_UNITS[name]) for name, value in numeric.items()},
     )
@@ -771,10 +865,10 @@ def simulate_segment(
 # ---------------------------------------------------------------------------------------------------------
 # many segments, optionally in worker processes
 # ---------------------------------------------------------------------------------------------------------
-def _generate_chunk(job: tuple[int, int, int, float, int]) -> list[dict[str, Any]]:
-    seed, start, stop, window_s, segments_per_subject = job
+def _generate_chunk(job: tuple[int, int, int, float, int, bool]) -> list[dict[str, Any]]:
+    seed, start, stop, window_s, segments_per_subject, arrhythmias = job
     return [
-        simulate_segment(index, seed, window_s, segments_per_subject=segments_per_subject)
+        simulate_segment(index, seed, window_s, segments_per_subject=segments_per_subject, arrhythmias=arrhythmias)
         for index in range(start, stop)
     ]
 
@@ -796,13 +890,15 @@ def generate_examples(
     segments_per_subject: int = SEGMENTS_PER_SUBJECT,
     chunk_size: int | None = None,
     mp_context: str = "spawn",
+    arrhythmias: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Yield ``count`` synthetic schema rows (segments ``start .. start + count - 1``) in index order.
 
     Deterministic given ``(seed, index, window_s, segments_per_subject)``; ``workers > 1`` generates chunks of
     ``chunk_size`` segments in that many processes (``mp_context``, "spawn" by default, so it is safe from
     any parent) with at most two chunks per worker in flight, and yields exactly what ``workers=1`` would.
-    ``progress`` shows a tqdm bar. Pass ``start`` to make disjoint shards of one corpus.
+    ``progress`` shows a tqdm bar. Pass ``start`` to make disjoint shards of one corpus. ``arrhythmias``: see
+    :func:`simulate_segment`.
     """
     _check_args(seed, window_s)
     if count < 0 or start < 0:
@@ -815,7 +911,9 @@ def generate_examples(
     with tqdm(total=count, disable=not progress, desc="synthetic segments", unit="seg") as bar:
         if workers <= 1 or count <= 1:
             for index in range(start, stop):
-                yield simulate_segment(index, seed, window_s, segments_per_subject=segments_per_subject)
+                yield simulate_segment(
+                    index, seed, window_s, segments_per_subject=segments_per_subject, arrhythmias=arrhythmias
+                )
                 bar.update(1)
             return
         import multiprocessing
@@ -824,7 +922,7 @@ def generate_examples(
         size = chunk_size or max(1, min(500, math.ceil(count / (workers * 8))))
         jobs = iter(
             [
-                (int(seed), a, min(a + size, stop), float(window_s), segments_per_subject)
+                (int(seed), a, min(a + size, stop), float(window_s), segments_per_subject, bool(arrhythmias))
                 for a in range(start, stop, size)
             ]
         )
