@@ -260,8 +260,8 @@ def test_build_corpus_chains_synthetic_segments(tmp_path, monkeypatch):
 
     calls = {}
 
-    def generate_examples(count, seed=0, window_s=6.0, workers=1):
-        calls.update(count=count, seed=seed, window_s=window_s, workers=workers)
+    def generate_examples(count, seed=0, window_s=6.0, workers=1, arrhythmias=False):
+        calls.update(count=count, seed=seed, window_s=window_s, workers=workers, arrhythmias=arrhythmias)
         rng = np.random.default_rng(seed)
         for i in range(count):
             yield make_example(
@@ -278,7 +278,7 @@ def test_build_corpus_chains_synthetic_segments(tmp_path, monkeypatch):
     composition = build_corpus(
         tmp_path / "c", real_sources=None, synthetic_segments=5, seed=3, workers=2, progress=False
     )
-    assert calls == {"count": 5, "seed": 3, "window_s": 6.0, "workers": 2}
+    assert calls == {"count": 5, "seed": 3, "window_s": 6.0, "workers": 2, "arrhythmias": True}
     assert composition["by_origin"] == {
         "real": {"segments": 0, "hours": 0.0, "channel_hours": 0.0},
         "synthetic": {"segments": 5, "hours": pytest.approx(30 / 3600), "channel_hours": pytest.approx(30 / 3600)},
