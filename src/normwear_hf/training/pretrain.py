@@ -283,14 +283,7 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
             out_of_time = torch.tensor(float(time.perf_counter() >= deadline), device=accelerator.device)
             stopped_by_budget = bool(accelerator.reduce(out_of_time, reduction="sum").item() > 0)
         if step % args.log_every == 0 or step == args.max_steps or stopped_by_budget:
-            record = window.flush(step, scheduler.get_last_lr()[0], started, accelerator)
-            last_loss = record["loss"]
-            if main:
-                with (output_dir / "metrics.jsonl").open("a") as handle:
-                    handle.write(json.dumps(record) + "\n")
-                progress.set_postfix(loss=f"{last_loss:.4f}", seg_s=f"{record['segments_per_s']:.1f}")
-            if trackers:
-                accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
+            last_loss = _log_window(window, step, scheduler, started, accelerator, output_dir, progress, trackers)
         periodic = args.checkpoint_every > 0 and step % args.checkpoint_every == 0
         if (periodic or stopped_by_budget) and step < args.max_steps:
             _save_step_checkpoint(args, accelerator, model, optimizer, scheduler, step, checkpoints_dir)
@@ -314,6 +307,19 @@ def run_pretraining(args: PretrainArguments, corpus=None) -> dict[str, Any]:
         "stopped_by_time_budget": stopped_by_budget,
     }
     return _finish(accelerator, model, extractor, output_dir, summary, started, trackers)
+
+
+def _log_window(window, step, scheduler, started, accelerator, output_dir: Path, progress, trackers) -> float:
+    """Flush the metrics window: one metrics.jsonl line (main process), the progress bar, the trackers; returns
+    the window's mean loss."""
+    record = window.flush(step, scheduler.get_last_lr()[0], started, accelerator)
+    if accelerator.is_main_process:
+        with (output_dir / "metrics.jsonl").open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        progress.set_postfix(loss=f"{record['loss']:.4f}", seg_s=f"{record['segments_per_s']:.1f}")
+    if trackers:
+        accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
+    return record["loss"]
 
 
 def _trackers(report_to: str) -> str | None:
