@@ -128,7 +128,7 @@ def explain(
         Without ``labels`` or ``probe`` a classification head's prediction is explained.
     """
     from .checkpoint import backbone_of
-    from .modeling_normwear import channel_summaries, finish_pooling
+    from .modeling_normwear import average_windows, channel_summaries, finish_pooling
 
     loaded, extractor = _load(model)
     extractor = feature_extractor or extractor
@@ -173,7 +173,9 @@ def explain(
                 "nothing to explain: pass labels (zero-shot, with a zero-shot checkpoint such as the bundled one), "
                 "a LinearProbe, or a classification model (NormWearForSignalClassification)."
             )
-        mean_logits = logits.mean(dim=0)  # windows of one recording: the mean of their logits, as the pipeline
+        # windows of one recording: the mean of their logits, as the pipeline takes it (differentiable)
+        owner = logits.new_zeros(len(logits), dtype=torch.long)
+        mean_logits = average_windows(logits, logits.new_ones(len(logits)), owner, 1)[0][0]
         index = _target_index(target, names, mean_logits)
         mean_logits[index].backward()
     attribution = (input_values.grad * input_values.detach()).sum(dim=2)  # [N, C, T, S]

@@ -14,6 +14,7 @@ import contextlib
 import copy
 import math
 import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -1272,6 +1273,33 @@ def average_windows(
     return sums / shaped, totals > 0
 
 
+#: What a window batch of the feature extractor passes to a NormWear model.
+MODEL_INPUT_NAMES = ("input_values", "channel_mask", "time_mask")
+
+
+def forward_window_batches(
+    model: nn.Module,
+    batches: Iterable[Mapping[str, torch.Tensor]],
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+    **model_kwargs,
+) -> Iterator[tuple[Mapping[str, torch.Tensor], ModelOutput]]:
+    """The one loop that runs a model over window batches: yields each batch and the model's outputs on it.
+
+    ``batches`` are the feature extractor's ``iter_batches`` pieces (``recording_index`` says whose windows they
+    are; :func:`average_windows` turns window results into recording results). ``embed``, the zero-shot engine
+    and the zero-shot pipeline all run their model through here, so windowing, batching and device placement are
+    the same for every caller. ``dtype`` runs the model under autocast; ``model_kwargs`` go to every call (the
+    zero-shot head's ``text_embeds`` / ``question_embeds``). Gradients follow the caller's mode.
+    """
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    for features in batches:
+        inputs = {name: features[name].to(device) for name in MODEL_INPUT_NAMES}
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            outputs = model(**inputs, **model_kwargs, return_dict=True)
+        yield features, outputs
+
+
 __all__ = [
     "NormWearPreTrainedModel",
     "NormWearModel",
@@ -1282,5 +1310,7 @@ __all__ = [
     "NormWearForSignalRegression",
     "POOLINGS",
     "channel_summaries",
+    "average_windows",
     "finish_pooling",
+    "forward_window_batches",
 ]
