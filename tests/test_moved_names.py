@@ -30,6 +30,10 @@ MOVED = [
     ("normwear_hf.io_readers", "ParquetLayout", "normwear_hf.io_tables"),
     ("normwear_hf.io_readers", "parquet_layout", "normwear_hf.io_tables"),
     ("normwear_hf.io_readers", "parquet_rate", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "MAX_CSV_LINE_CHARS", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "read_csv_frames", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "csv_numbers", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "parquet_blocks", "normwear_hf.io_tables"),
 ]
 
 
