@@ -53,11 +53,3 @@ def micro_model() -> NormWearModel:
 def random_scalograms(batch: int, channels: int, steps: int = 388, scales: int = 65, seed: int = 0):
     generator = torch.Generator().manual_seed(seed)
     return torch.randn(batch, channels, 3, steps, scales, generator=generator)
-
-
-def tiny_config(**overrides) -> NormWearConfig:
-    """The earlier name of :func:`micro_config`, kept while test files written against it land; use micro_config."""
-    import warnings
-
-    warnings.warn("conftest.tiny_config is now micro_config (the 'tiny' preset is 128 wide).", DeprecationWarning, 2)
-    return micro_config(**overrides)

@@ -119,3 +119,34 @@ def test_embed_accepts_one_channel_and_a_dataframe_like_the_pipeline(micro_model
     assert len(one_recording(x[0])) == 1 and len(one_recording(frame)) == 2
     with pytest.raises(ValueError, match="real numbers"):
         one_recording(np.array([1 + 2j, 3j]))  # the pipeline no longer drops imaginary parts silently
+
+
+def test_one_window_loop_serves_embed_and_the_zero_shot_engine(micro_model):
+    """forward_window_batches over iter_batches (embed's loop, the pipeline's, and the engine's token cache): the
+    windows, their owners and the outputs are those of one direct call on the whole input."""
+    from normwear_hf.modeling_normwear import forward_window_batches
+    from normwear_hf.zero_shot.engine import backbone_tokens
+
+    extractor = NormWearFeatureExtractor()
+    rng = np.random.default_rng(0)
+    signals = [rng.standard_normal((2, 65 * 20)), rng.standard_normal((3, 65 * 7))]  # 4 windows + 2 windows
+    whole = extractor(signals, sampling_rate=65, long_input="split", return_tensors="pt")
+    with torch.no_grad():
+        direct = micro_model(whole["input_values"], whole["channel_mask"], whole["time_mask"], return_dict=True)
+        pieces = list(
+            forward_window_batches(
+                micro_model, extractor.iter_batches(signals, sampling_rate=65, max_windows=4, return_tensors="pt")
+            )
+        )
+    assert [len(features["recording_index"]) for features, _ in pieces] == [4, 2]
+    owners = torch.cat([torch.as_tensor(features["recording_index"]) for features, _ in pieces])
+    assert owners.tolist() == torch.as_tensor(whole["recording_index"]).tolist() == [0, 0, 0, 0, 1, 1]
+    first, second = (outputs.pooler_output for _, outputs in pieces)
+    torch.testing.assert_close(first, direct.pooler_output[:4, :2], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(second, direct.pooler_output[4:], atol=1e-5, rtol=1e-5)
+
+    rows = [{"signals": list(x), "sampling_rate": [65.0] * len(x), "channel_types": ["ecg"] * len(x)} for x in signals]
+    tokens = backbone_tokens(micro_model, extractor, rows, batch_size=4, progress=False)
+    assert tokens.recording.tolist() == [0, 0, 0, 0, 1, 1]
+    assert [h.shape[0] for h in tokens.hidden] == [2, 2, 2, 2, 3, 3]  # the real channels of each window
+    torch.testing.assert_close(tokens.hidden[5].float(), direct.last_hidden_state[5], atol=2e-3, rtol=2e-3)

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import micro_config
 from test_converter_mitbih import pack_212
 from test_converter_sleep_edf import write_edf
 
@@ -225,7 +225,7 @@ def test_hostile_files_name_the_problem_and_the_fix(tmp_path):
 
 def test_a_timeline_from_a_file_equals_one_from_its_arrays(tmp_path):
     torch.manual_seed(0)
-    options = dict(model=NormWearModel(tiny_config()).eval(), feature_extractor=NormWearFeatureExtractor())
+    options = dict(model=NormWearModel(micro_config()).eval(), feature_extractor=NormWearFeatureExtractor())
     path = edf_file(tmp_path / "night.edf", 150)
     whole = read_signal_file(path)
     options.update(hop_seconds=30, chunk_seconds=40)  # the same batches of windows: the same arithmetic

@@ -42,6 +42,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "data.*",
             "samples",
             "io_readers",
+            "io_tables",
             "io_streams",
             "quality",
             "streaming",

@@ -22,6 +22,18 @@ MOVED = [
     ("normwear_hf.data.real_corpora", "SYSTOLE_TASK1_CHANNELS", "normwear_hf.data.real_corpora.systole"),
     ("normwear_hf.data.real_corpora", "OPENSIGNALS_TYPES", "normwear_hf.data.real_corpora.biosignalsnotebooks"),
     ("normwear_hf.data.real_corpora", "SLOW_CHANNEL_TYPES", "normwear_hf.data.real_corpora.window_checks"),
+    ("normwear_hf.io_readers", "TIME_COLUMNS", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "MAX_CSV_COLUMNS", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "CsvLayout", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "csv_layout", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "TimeGrid", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "ParquetLayout", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "parquet_layout", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "parquet_rate", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "MAX_CSV_LINE_CHARS", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "read_csv_frames", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "csv_numbers", "normwear_hf.io_tables"),
+    ("normwear_hf.io_readers", "parquet_blocks", "normwear_hf.io_tables"),
 ]
 
 

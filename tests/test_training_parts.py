@@ -1,6 +1,7 @@
 """The pieces of the training loop: sampler, schedule, optimiser groups, checkpoints, collator."""
 
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,33 @@ def test_incomplete_checkpoints_are_ignored_and_refused(tmp_path):
         load_checkpoint(broken, model, optimizer, scheduler)
     prune_checkpoints(tmp_path, keep=2)
     assert [p.name for p in find_checkpoints(tmp_path)] == ["checkpoint-0000002", "checkpoint-0000003"]
+
+
+def test_saving_a_step_again_replaces_its_checkpoint_only_when_the_new_one_is_whole(tmp_path, monkeypatch):
+    import normwear_hf.training.checkpointing as checkpointing
+
+    model = NormWearForMaskedReconstruction(micro_config(reconstruction_target="scalogram"))
+    optimizer = build_optimizer(model, 1e-3)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(0, 10))
+    first = save_checkpoint(tmp_path, model, optimizer, scheduler, 4, extra={"run": "first"})
+
+    real_save_file = checkpointing.save_file
+
+    def dies_writing_the_optimizer(tensors, path):
+        if "optimizer" in str(path):
+            raise KeyboardInterrupt
+        real_save_file(tensors, path)
+
+    monkeypatch.setattr(checkpointing, "save_file", dies_writing_the_optimizer)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path, model, optimizer, scheduler, 4, extra={"run": "second"})
+    assert json.loads((first / "trainer_state.json").read_text())["run"] == "first"  # the old one is untouched
+    assert len(list(tmp_path.glob(".checkpoint-0000004.partial-*"))) == 1  # the half-written staging folder
+
+    monkeypatch.setattr(checkpointing, "save_file", real_save_file)
+    again = save_checkpoint(tmp_path, model, optimizer, scheduler, 4, extra={"run": "third"})
+    assert json.loads((again / "trainer_state.json").read_text())["run"] == "third"
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint-0000004"]  # leftovers swept
 
 
 def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one_and_pruning_is_kill_safe(tmp_path, monkeypatch):

@@ -9,12 +9,13 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from conftest import micro_config
 from transformers import pipeline
 
 from normwear_hf import NormWearConfig, NormWearFeatureExtractor, NormWearForZeroShotClassification, NormWearModel
 from normwear_hf.data.synthetic import generate_examples
 from normwear_hf.evaluation.zero_shot_report import held_out_table
-from normwear_hf.modeling_normwear_zero_shot import masked_softmax, token_recency
+from normwear_hf.modeling_normwear_zero_shot import NormWearMSiTF, masked_softmax, token_recency
 from normwear_hf.zero_shot.engine import check_candidate_labels, label_sentences
 from normwear_hf.zero_shot.evaluate import bootstrap_auroc, fit_temperature, zero_shot_auroc
 from normwear_hf.zero_shot.prompts import (
@@ -101,6 +102,16 @@ def test_zero_shot_model_shapes_masks_and_round_trip(tmp_path, aggregator):
         backbone(inputs, channel_mask=channel_mask).last_hidden_state,
         model.normwear(inputs, channel_mask=channel_mask).last_hidden_state,
     )
+
+
+def test_the_default_aggregator_is_resolved_without_changing_the_callers_config():
+    given = micro_config()
+    assert given.zero_shot_aggregator is None
+    model = NormWearForZeroShotClassification(given)
+    assert model.config.zero_shot_aggregator == "msitf" and isinstance(model.aggregator, NormWearMSiTF)
+    assert given.zero_shot_aggregator is None  # the caller's config is not changed
+    chosen = micro_config(zero_shot_aggregator="mean_linear")
+    assert NormWearForZeroShotClassification(chosen).config is chosen  # nothing to resolve: no copy
 
 
 def test_msitf_needs_a_question_and_matching_text_width():

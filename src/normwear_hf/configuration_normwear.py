@@ -215,6 +215,8 @@ class NormWearConfig(PretrainedConfig):
         zero_shot_default_question: str = "What does this physiological signal show?",
         **kwargs: Any,
     ) -> None:
+        """Over 80 lines on purpose: one keyword and one assignment per documented field (transformers' config
+        habit; ``from_dict`` passes config.json through here), then :meth:`_validate`."""
         # Freezing is a training choice made on the model (``model.freeze_backbone()``), not a property of the
         # weights: older checkpoints that saved ``freeze_backbone`` must not freeze whoever loads them.
         kwargs.pop("freeze_backbone", None)
@@ -292,23 +294,14 @@ class NormWearConfig(PretrainedConfig):
         return len(range(0, self.num_hidden_layers, self.fusion_interval))
 
     def _validate(self) -> None:
-        def positive_int(name: str) -> None:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"NormWearConfig.{name} must be a positive integer, got {value!r}.")
-            limit = CONFIG_LIMITS.get(name)
-            if limit is not None and value > limit:
-                raise ValueError(
-                    f"NormWearConfig.{name} = {value} is beyond any sane model (at most {limit}); the config is "
-                    "corrupt or hostile. Fix config.json."
-                )
+        """Every field checked, in named groups, with a message that names the field and what it must be."""
+        self._validate_sizes()
+        self._validate_rates_and_weights()
+        self._validate_choices()
+        self._validate_zero_shot()
 
-        def fraction(name: str, low_open: bool = True) -> None:
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not (0.0 < value < 1.0 if low_open else 0 <= value < 1):
-                interval = "(0, 1)" if low_open else "[0, 1)"
-                raise ValueError(f"NormWearConfig.{name} must be a number in {interval}, got {value!r}.")
-
+    def _validate_sizes(self) -> None:
+        """Widths, depths and patch sizes: positive integers that fit together (heads divide widths, ...)."""
         for name in (
             "hidden_size",
             "num_hidden_layers",
@@ -326,11 +319,40 @@ class NormWearConfig(PretrainedConfig):
             "zero_shot_hidden_size",
             "contrastive_projection_size",
         ):
-            positive_int(name)
+            _check_positive_int(self, name)
+        for width, heads in (
+            ("hidden_size", "num_attention_heads"),
+            ("decoder_hidden_size", "decoder_num_attention_heads"),
+        ):
+            if getattr(self, width) % getattr(self, heads) != 0:
+                raise ValueError(
+                    f"NormWearConfig.{width} ({getattr(self, width)}) must be divisible by "
+                    f"{heads} ({getattr(self, heads)})."
+                )
+        for width in ("hidden_size", "decoder_hidden_size"):
+            if getattr(self, width) % 4 != 0:
+                raise ValueError(
+                    f"NormWearConfig.{width} must be divisible by 4 for the 2D sine-cosine positions, "
+                    f"got {getattr(self, width)}."
+                )
+        if not _is_pair(self.patch_size) or any(
+            isinstance(p, bool) or not isinstance(p, int) or p <= 0 for p in self.patch_size
+        ):
+            raise ValueError(
+                f"NormWearConfig.patch_size must be two positive integers [time, scale], got {self.patch_size!r}."
+            )
+        if self.num_scales % self.patch_size[1] != 0:
+            raise ValueError(
+                f"NormWearConfig.num_scales ({self.num_scales}) must be divisible by the scale patch size "
+                f"({self.patch_size[1]}); e.g. patch_size=[9, 5] or [13, 13] for 65 scales."
+            )
+
+    def _validate_rates_and_weights(self) -> None:
+        """Dropouts, mask ratios, numerical constants and the pretraining objectives' weights."""
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout"):
-            fraction(name, low_open=False)
+            _check_fraction(self, name, low_open=False)
         for name in ("mask_time_ratio", "mask_scale_ratio", "mask_ratio"):
-            fraction(name)
+            _check_fraction(self, name)
         if not (isinstance(self.contrastive_channel_keep, (int, float)) and 0 < self.contrastive_channel_keep <= 1):
             raise ValueError(
                 f"NormWearConfig.contrastive_channel_keep must be in (0, 1], got {self.contrastive_channel_keep!r}."
@@ -360,32 +382,13 @@ class NormWearConfig(PretrainedConfig):
                 "NormWearConfig.auxiliary_weight > 0 needs auxiliary_targets (e.g. ['heart_rate_bpm']); "
                 "set auxiliary_weight=0 to switch the auxiliary heads off."
             )
-        for width, heads in (
-            ("hidden_size", "num_attention_heads"),
-            ("decoder_hidden_size", "decoder_num_attention_heads"),
-        ):
-            if getattr(self, width) % getattr(self, heads) != 0:
-                raise ValueError(
-                    f"NormWearConfig.{width} ({getattr(self, width)}) must be divisible by "
-                    f"{heads} ({getattr(self, heads)})."
-                )
-        for width in ("hidden_size", "decoder_hidden_size"):
-            if getattr(self, width) % 4 != 0:
-                raise ValueError(
-                    f"NormWearConfig.{width} must be divisible by 4 for the 2D sine-cosine positions, "
-                    f"got {getattr(self, width)}."
-                )
-        if not _is_pair(self.patch_size) or any(
-            isinstance(p, bool) or not isinstance(p, int) or p <= 0 for p in self.patch_size
-        ):
-            raise ValueError(
-                f"NormWearConfig.patch_size must be two positive integers [time, scale], got {self.patch_size!r}."
-            )
-        if self.num_scales % self.patch_size[1] != 0:
-            raise ValueError(
-                f"NormWearConfig.num_scales ({self.num_scales}) must be divisible by the scale patch size "
-                f"({self.patch_size[1]}); e.g. patch_size=[9, 5] or [13, 13] for 65 scales."
-            )
+        for name in ("layer_norm_eps", "initializer_range"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+                raise ValueError(f"NormWearConfig.{name} must be a number in (0, 1), got {value!r}.")
+
+    def _validate_choices(self) -> None:
+        """Fields that name one of a fixed set of options."""
         if self.fusion_mode not in FUSION_MODES:
             raise ValueError(f"NormWearConfig.fusion_mode must be one of {FUSION_MODES}, got {self.fusion_mode!r}.")
         if self.mask_strategy not in MASK_STRATEGIES:
@@ -407,7 +410,10 @@ class NormWearConfig(PretrainedConfig):
                 f"NormWearConfig.zero_shot_aggregator must be None or one of {ZERO_SHOT_AGGREGATORS}, "
                 f"got {self.zero_shot_aggregator!r}."
             )
-        fraction("msitf_recency_decay")
+
+    def _validate_zero_shot(self) -> None:
+        """The zero-shot group (``ZERO_SHOT_FIELDS``, which the backbone never reads) and the positive temperatures."""
+        _check_fraction(self, "msitf_recency_decay")
         for name in ("msitf_importance_weight", "msitf_recency_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
@@ -418,10 +424,25 @@ class NormWearConfig(PretrainedConfig):
                 raise ValueError(f"NormWearConfig.{name} must be a positive finite number, got {value!r}.")
         if not isinstance(self.zero_shot_default_question, str) or not self.zero_shot_default_question.strip():
             raise ValueError("NormWearConfig.zero_shot_default_question must be a non-empty sentence.")
-        for name in ("layer_norm_eps", "initializer_range"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-                raise ValueError(f"NormWearConfig.{name} must be a number in (0, 1), got {value!r}.")
+
+
+def _check_positive_int(config: NormWearConfig, name: str) -> None:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"NormWearConfig.{name} must be a positive integer, got {value!r}.")
+    limit = CONFIG_LIMITS.get(name)
+    if limit is not None and value > limit:
+        raise ValueError(
+            f"NormWearConfig.{name} = {value} is beyond any sane model (at most {limit}); the config is "
+            "corrupt or hostile. Fix config.json."
+        )
+
+
+def _check_fraction(config: NormWearConfig, name: str, low_open: bool = True) -> None:
+    value = getattr(config, name)
+    if not isinstance(value, (int, float)) or not (0.0 < value < 1.0 if low_open else 0 <= value < 1):
+        interval = "(0, 1)" if low_open else "[0, 1)"
+        raise ValueError(f"NormWearConfig.{name} must be a number in {interval}, got {value!r}.")
 
 
 def _is_pair(value: Any) -> bool:

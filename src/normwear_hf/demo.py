@@ -163,7 +163,6 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo (see the module docstring) and print as it goes; returns what it computed."""
     from .checkpoint import backbone_of, resolve_model_path
-    from .inference import embed
 
     start = time.perf_counter()
     path = resolve_model_path(model)
@@ -177,54 +176,21 @@ def run_demo(
         + f" | {torch.get_num_threads()} threads, {'bf16' if bf16 else 'fp32'}"
     )
     recordings = load_sample_recordings()
-    clf = None
-    if zero_shot:
-        clf = zero_shot_pipeline(model_obj, extractor, text_encoder)
+    clf = zero_shot_pipeline(model_obj, extractor, text_encoder) if zero_shot else None
     result.timings["load"] = time.perf_counter() - start
 
     backbone = backbone_of(model_obj)
-    embed_time, zero_shot_time = 0.0, 0.0
+    result.timings["embed"] = result.timings["zero_shot"] = 0.0
     for recording in recordings:
         echo("")
         echo(_describe(recording))
         tick = time.perf_counter()
-        vector = embed(
-            [recording.signals],
-            sampling_rate=[recording.sampling_rate],
-            channel_types=[recording.channel_types],
-            model=backbone,
-            feature_extractor=extractor,
-            pooling="recording",
-            dtype=torch.bfloat16 if bf16 else None,
-            progress=False,
-        )[0]
-        embed_time += time.perf_counter() - tick
-        result.embeddings[recording.name] = vector
-        first = ", ".join(f"{value:+.3f}" for value in vector[:4])
-        echo(
-            f"  embedding: shape {tuple(vector.shape)}, norm {np.linalg.norm(vector):.3f}, first values [{first}, ...]"
-        )
-        if clf is None:
-            continue
-        tick = time.perf_counter()
-        result.rankings[recording.name] = {}
-        for question in questions:
-            signal, rate = recording.channel(question.channel_type)
-            with autocast(bf16), torch.no_grad():
-                ranking = clf(
-                    signal,
-                    sampling_rate=rate,
-                    channel_types=[question.channel_type],
-                    candidate_labels=list(question.labels),
-                    question=question.question,
-                )
-            result.rankings[recording.name][question.name] = ranking
-            echo(
-                f"  {question.name} ({question.channel_type.upper()}, {question.question!r}): {_ranking_line(ranking)}"
-            )
-        zero_shot_time += time.perf_counter() - tick
-    result.timings["embed"] = embed_time
-    result.timings["zero_shot"] = zero_shot_time
+        result.embeddings[recording.name] = _embed_recording(recording, backbone, extractor, bf16, echo)
+        result.timings["embed"] += time.perf_counter() - tick
+        if clf is not None:
+            tick = time.perf_counter()
+            result.rankings[recording.name] = _ask(clf, recording, questions, bf16, echo)
+            result.timings["zero_shot"] += time.perf_counter() - tick
 
     echo("")
     if zero_shot:
@@ -237,7 +203,6 @@ def run_demo(
             "zero-shot classification needs a zero-shot checkpoint (the bundled 'normwear' one, or a folder written "
             "by `normwear-hf train-zero-shot`)."
         )
-
     if plot:
         tick = time.perf_counter()
         recording = next((r for r in recordings if r.name == picture_recording), recordings[-1])
@@ -249,21 +214,64 @@ def run_demo(
         except ImportError:
             echo("picture: skipped, matplotlib is not installed (pip install matplotlib)")
         result.timings["picture"] = time.perf_counter() - tick
-
     result.timings["total"] = time.perf_counter() - start
-    timing = result.timings
+    echo(_timing_line(result.timings, recordings, len(questions) if zero_shot else None, extractor))
+    return result
+
+
+def _embed_recording(recording: SampleRecording, backbone, extractor, bf16: bool, echo) -> np.ndarray:
+    """One recording's ``"recording"`` embedding through ``embed`` (the one inference path), printed briefly."""
+    from .inference import embed
+
+    vector = embed(
+        [recording.signals],
+        sampling_rate=[recording.sampling_rate],
+        channel_types=[recording.channel_types],
+        model=backbone,
+        feature_extractor=extractor,
+        pooling="recording",
+        dtype=torch.bfloat16 if bf16 else None,
+        progress=False,
+    )[0]
+    first = ", ".join(f"{value:+.3f}" for value in vector[:4])
+    echo(f"  embedding: shape {tuple(vector.shape)}, norm {np.linalg.norm(vector):.3f}, first values [{first}, ...]")
+    return vector
+
+
+def _ask(
+    clf, recording: SampleRecording, questions: Sequence[DemoQuestion], bf16: bool, echo
+) -> dict[str, list[dict[str, Any]]]:
+    """The pipeline's ranking for each question, asked of the channel that carries its concept; printed."""
+    rankings = {}
+    for question in questions:
+        signal, rate = recording.channel(question.channel_type)
+        with autocast(bf16), torch.no_grad():
+            rankings[question.name] = clf(
+                signal,
+                sampling_rate=rate,
+                channel_types=[question.channel_type],
+                candidate_labels=list(question.labels),
+                question=question.question,
+            )
+        echo(
+            f"  {question.name} ({question.channel_type.upper()}, {question.question!r}): "
+            f"{_ranking_line(rankings[question.name])}"
+        )
+    return rankings
+
+
+def _timing_line(
+    timing: dict[str, float], recordings: Sequence[SampleRecording], questions: int | None, extractor
+) -> str:
+    """The last line: where the time went (``questions`` is None when there was no zero-shot part)."""
     windows = int(sum(np.ceil(r.duration_s / (extractor.window_length / extractor.sampling_rate)) for r in recordings))
-    echo(
+    asked = len(recordings) * questions if questions is not None else None
+    return (
         f"time: {timing['total']:.1f} s in all: loading {timing['load']:.1f} s, embeddings {timing['embed']:.2f} s "
         f"({len(recordings)} x 30 s, {windows} windows of 6 s, feature extraction included)"
-        + (
-            f", zero-shot {timing['zero_shot']:.2f} s ({len(recordings) * len(questions)} questions)"
-            if zero_shot
-            else ""
-        )
+        + ("" if asked is None else f", zero-shot {timing['zero_shot']:.2f} s ({asked} questions)")
         + (f", picture {timing['picture']:.1f} s" if "picture" in timing else "")
     )
-    return result
 
 
 def patch_weight_map(weights: np.ndarray, time_steps: int, num_scales: int, patch_size: Sequence[int]) -> np.ndarray:
@@ -318,51 +326,18 @@ def draw_picture(
         long_input="split",
         return_tensors="pt",
     )
-    values = features["input_values"]  # [windows, channels, planes, time, scales]
-    windows, _, _, steps, scales = values.shape
-    time_mask = features["time_mask"].numpy().astype(bool)  # [windows, time]
+    windows, _, _, steps, scales = features["input_values"].shape  # [windows, channels, planes, time, scales]
     weight_maps, shares = None, None
     if clf is not None:
-        from .zero_shot.engine import label_sentences
-        from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
+        weight_maps, shares = _msitf_weights(model, clf, features, question, recording, channel_types, bf16, echo)
 
-        text_embeds = clf.text_encoder.encode(label_sentences(list(question.labels), DEFAULT_HYPOTHESIS_TEMPLATE))
-        question_embeds = clf.text_encoder.encode([question.question])[0]
-        with torch.no_grad(), autocast(bf16):
-            outputs = model(
-                values,
-                text_embeds=text_embeds,
-                question_embeds=question_embeds,
-                channel_mask=features["channel_mask"],
-                time_mask=features["time_mask"],
-                return_dict=True,
-            )
-        weights = outputs.aggregation_weights.float().numpy()  # [windows, channels, 1 + patches]
-        patch = model.config.patch_size
-        weight_maps = [
-            np.concatenate([patch_weight_map(weights[w, c], steps, scales, patch) for w in range(windows)])
-            for c in range(len(channel_types))
-        ]
-        shares = weights.sum(axis=(0, 2)) / weights.sum()
-        cls_share = weights[..., 0].sum() / weights.sum()
-        echo(
-            f"where the model looked ({recording.name}, {question.question!r}, {' + '.join(channel_types).upper()} "
-            "together): "
-            + ", ".join(f"{kind.upper()} {share:.0%}" for kind, share in zip(channel_types, shares))
-            + f" of the MSiTF weight ([CLS] tokens {cls_share:.0%})"
-        )
-
-    from matplotlib.colors import LogNorm
-
-    rate = extractor.sampling_rate
-    seconds = steps / rate  # one model window: long enough to see beats and breaths, short enough to read them
+    seconds = steps / extractor.sampling_rate  # one model window: long enough to see beats and breaths
     rows = 3 if weight_maps is not None else 2
     figure, axes = plt.subplots(
         rows, len(channel_types), figsize=(6.5 * len(channel_types), 2.6 * rows), squeeze=False, sharex=True
     )
     ticks = _frequency_ticks(extractor, scales)
     top = max(float(np.max(weight_maps)), 1e-12) if weight_maps is not None else 1.0
-    norm = LogNorm(vmin=top / 1000, vmax=top)  # one scale for every channel; spread-out weight stays visible
     for c, kind in enumerate(channel_types):
         signal, signal_rate = channels[c]
         times = np.arange(len(signal)) / signal_rate
@@ -370,7 +345,7 @@ def draw_picture(
         axes[0, c].plot(times[shown], np.asarray(signal)[shown], lw=0.8, color="tab:blue")
         axes[0, c].set_title(f"{recording.name}: {recording.channel_names[recording.channel_types.index(kind)]}")
         axes[0, c].set_ylabel(kind.upper())
-        scalogram = values[0, c, 0].float().numpy() * time_mask[0, :, None]
+        scalogram = features["input_values"][0, c, 0].float().numpy() * features["time_mask"][0, :, None].numpy()
         extent = (0.0, seconds, scales - 0.5, -0.5)  # scale 0 (finest, fastest) on top
         axes[1, c].imshow(scalogram.T, aspect="auto", extent=extent, cmap="viridis", interpolation="nearest")
         axes[1, c].set_title("wavelet scalogram (feature extractor input, signal plane)", fontsize=9)
@@ -378,23 +353,8 @@ def draw_picture(
             axes[row, c].set_yticks(*ticks)
             axes[row, c].set_ylabel("pseudo-frequency (Hz)")
         if weight_maps is not None:
-            axes[2, c].imshow(scalogram.T, aspect="auto", extent=extent, cmap="gray", interpolation="nearest")
-            overlay = axes[2, c].imshow(
-                np.ma.masked_equal(
-                    np.clip(weight_maps[c][:steps].T, top / 1000, None) * (weight_maps[c][:steps].T > 0), 0
-                ),
-                aspect="auto",
-                extent=extent,
-                cmap="inferno",
-                norm=norm,
-                alpha=0.8,
-                interpolation="nearest",
-            )
-            axes[2, c].set_title(
-                f"MSiTF weights for {question.question!r}: {shares[c]:.0%} of all weight on {kind.upper()}",
-                fontsize=9,
-            )
-            figure.colorbar(overlay, ax=axes[2, c], fraction=0.03, pad=0.01, label="weight per patch (log)")
+            title = f"MSiTF weights for {question.question!r}: {shares[c]:.0%} of all weight on {kind.upper()}"
+            _draw_weights(figure, axes[2, c], scalogram, weight_maps[c][:steps], top, extent, title)
         axes[-1, c].set_xlabel(f"time (s): the first {seconds:.1f} s model window of {windows}")
     figure.suptitle(
         f"NormWear on the bundled {recording.name} recording"
@@ -407,3 +367,56 @@ def draw_picture(
     plt.close(figure)
     echo(f"picture: {path}")
     return path
+
+
+def _msitf_weights(model, clf, features, question, recording, channel_types, bf16: bool, echo):
+    """The zero-shot head's MSiTF weights for ``question``: per channel a ``[windows * time, scales]`` map, and
+    each channel's share of all weight (printed)."""
+    from .zero_shot.engine import label_sentences
+    from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
+
+    text_embeds = clf.text_encoder.encode(label_sentences(list(question.labels), DEFAULT_HYPOTHESIS_TEMPLATE))
+    question_embeds = clf.text_encoder.encode([question.question])[0]
+    with torch.no_grad(), autocast(bf16):
+        outputs = model(
+            features["input_values"],
+            text_embeds=text_embeds,
+            question_embeds=question_embeds,
+            channel_mask=features["channel_mask"],
+            time_mask=features["time_mask"],
+            return_dict=True,
+        )
+    weights = outputs.aggregation_weights.float().numpy()  # [windows, channels, 1 + patches]
+    windows, _, _, steps, scales = features["input_values"].shape
+    patch = model.config.patch_size
+    weight_maps = [
+        np.concatenate([patch_weight_map(weights[w, c], steps, scales, patch) for w in range(windows)])
+        for c in range(len(channel_types))
+    ]
+    shares = weights.sum(axis=(0, 2)) / weights.sum()
+    cls_share = weights[..., 0].sum() / weights.sum()
+    echo(
+        f"where the model looked ({recording.name}, {question.question!r}, {' + '.join(channel_types).upper()} "
+        "together): "
+        + ", ".join(f"{kind.upper()} {share:.0%}" for kind, share in zip(channel_types, shares))
+        + f" of the MSiTF weight ([CLS] tokens {cls_share:.0%})"
+    )
+    return weight_maps, shares
+
+
+def _draw_weights(figure, axis, scalogram: np.ndarray, weight_map: np.ndarray, top: float, extent, title: str) -> None:
+    """One channel's MSiTF weights over its scalogram in grey, on a log scale shared by every channel (``top``)."""
+    from matplotlib.colors import LogNorm
+
+    axis.imshow(scalogram.T, aspect="auto", extent=extent, cmap="gray", interpolation="nearest")
+    overlay = axis.imshow(
+        np.ma.masked_equal(np.clip(weight_map.T, top / 1000, None) * (weight_map.T > 0), 0),
+        aspect="auto",
+        extent=extent,
+        cmap="inferno",
+        norm=LogNorm(vmin=top / 1000, vmax=top),  # spread-out weight stays visible
+        alpha=0.8,
+        interpolation="nearest",
+    )
+    axis.set_title(title, fontsize=9)
+    figure.colorbar(overlay, ax=axis, fraction=0.03, pad=0.01, label="weight per patch (log)")

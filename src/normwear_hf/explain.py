@@ -128,7 +128,7 @@ def explain(
         Without ``labels`` or ``probe`` a classification head's prediction is explained.
     """
     from .checkpoint import backbone_of
-    from .modeling_normwear import channel_summaries, finish_pooling
+    from .modeling_normwear import average_windows, channel_summaries, finish_pooling
 
     loaded, extractor = _load(model)
     extractor = feature_extractor or extractor
@@ -148,16 +148,7 @@ def explain(
             names = [f"class {i}" for i in range(logits.shape[1])]
         elif probe is not None:
             kind = "probe"
-            pooling = probe.pooling
-            per_channel, real = channel_summaries(outputs, pooling)
-            pooled = finish_pooling(per_channel, real, pooling)
-            weight = torch.as_tensor(np.atleast_2d(probe.weight), dtype=pooled.dtype)
-            if weight.shape[1] != pooled.shape[1]:
-                raise ValueError(
-                    f"the probe takes {weight.shape[1]} features but pooling {pooling!r} gives {pooled.shape[1]}."
-                )
-            logits = pooled @ weight.T + torch.as_tensor(np.atleast_1d(probe.bias), dtype=pooled.dtype)
-            names = list(probe.class_names or [f"class {i}" for i in range(weight.shape[0])])
+            logits, names = _probe_logits(probe, outputs)
         elif labels is not None:
             kind = "zero-shot"
             logits, names = _zero_shot_logits(loaded, outputs, labels, question, hypothesis_template)
@@ -173,7 +164,9 @@ def explain(
                 "nothing to explain: pass labels (zero-shot, with a zero-shot checkpoint such as the bundled one), "
                 "a LinearProbe, or a classification model (NormWearForSignalClassification)."
             )
-        mean_logits = logits.mean(dim=0)  # windows of one recording: the mean of their logits, as the pipeline
+        # windows of one recording: the mean of their logits, as the pipeline takes it (differentiable)
+        owner = logits.new_zeros(len(logits), dtype=torch.long)
+        mean_logits = average_windows(logits, logits.new_ones(len(logits)), owner, 1)[0][0]
         index = _target_index(target, names, mean_logits)
         mean_logits[index].backward()
     attribution = (input_values.grad * input_values.detach()).sum(dim=2)  # [N, C, T, S]
@@ -181,6 +174,21 @@ def explain(
     if kind == "zero-shot":
         scores = dict(zip(names, loaded.calibrated_scores(mean_logits.detach()[None])[0].tolist()))
     return _assemble(features, attribution, names[index], kind, scores, extractor, channel_names)
+
+
+def _probe_logits(probe: LinearProbe, outputs) -> tuple[torch.Tensor, list[str]]:
+    """A linear probe's logits ``[windows, classes]`` on the backbone's outputs (pooled as the probe was trained)."""
+    from .modeling_normwear import channel_summaries, finish_pooling
+
+    per_channel, real = channel_summaries(outputs, probe.pooling)
+    pooled = finish_pooling(per_channel, real, probe.pooling)
+    weight = torch.as_tensor(np.atleast_2d(probe.weight), dtype=pooled.dtype)
+    if weight.shape[1] != pooled.shape[1]:
+        raise ValueError(
+            f"the probe takes {weight.shape[1]} features but pooling {probe.pooling!r} gives {pooled.shape[1]}."
+        )
+    logits = pooled @ weight.T + torch.as_tensor(np.atleast_1d(probe.bias), dtype=pooled.dtype)
+    return logits, list(probe.class_names or [f"class {i}" for i in range(weight.shape[0])])
 
 
 def _zero_shot_logits(model, outputs, labels, question, hypothesis_template):

@@ -8,7 +8,10 @@ Mexican-hat CWT at 65 scales.
 This file is copied next to saved models (``trust_remote_code``): it imports only numpy, torch,
 transformers and its sibling ``signal_processing``. It is over 600 lines on purpose: exported
 preprocessor_config.json files name ``feature_extraction_normwear.NormWearFeatureExtractor`` in their
-``auto_map``, and the extractor must stay one flat file there.
+``auto_map``, and the extractor must stay one flat file there. The signal steps themselves (resampling, cleaning,
+CWT) already live in ``signal_processing``; what remains is one class's input contract (checks of every accepted
+input form), windowing and batching, and another flat module would be one more file in every export, Hub cache
+and bundled checkpoint for no change in what a reader has to follow.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +12,13 @@ import torch
 
 from .configuration_normwear import NormWearConfig
 from .feature_extraction_normwear import NormWearFeatureExtractor
-from .modeling_normwear import NormWearModel, channel_summaries, check_pooling, finish_pooling
+from .modeling_normwear import (
+    NormWearModel,
+    channel_summaries,
+    check_pooling,
+    finish_pooling,
+    forward_window_batches,
+)
 from .quality import DEFAULT_QUALITY_THRESHOLD, WindowQuality, check_threshold, score_windows
 
 DEFAULT_MODEL_DESCRIPTION = (
@@ -117,35 +123,44 @@ def embed(
         desc="embedding",
         return_windows=scored,
     )
-    summaries, present, owners, checks = [], [], [], []
+    checks: list[WindowQuality] = []
+    if scored:
+        batches = _quality_masked(batches, feature_extractor.sampling_rate, threshold, checks)
+    summaries, present, owners = [], [], []
     with torch.no_grad():
-        for features in batches:
-            if scored:
-                checked = score_windows(
-                    features["raw_windows"],
-                    feature_extractor.sampling_rate,
-                    features["channel_mask"].numpy(),
-                    threshold,
-                    features.get("channel_types"),
-                )
-                features["channel_mask"] = torch.from_numpy(checked.channel_mask)
-                checks.append(checked)
-            batch = {name: features[name].to(device) for name in ("input_values", "channel_mask", "time_mask")}
+        for features, outputs in forward_window_batches(model, batches, device, dtype):
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                outputs = model(**batch, return_dict=True)
                 per_channel, real = channel_summaries(outputs, pooling, features["input_levels"])
             summaries.append(per_channel.float())
             present.append(real)
             owners.append(features["recording_index"])
-    if len({tuple(s.shape[1:]) for s in summaries}) > 1:  # pieces padded to different channel counts
-        width = max(s.shape[1] for s in summaries)
-        summaries = [torch.nn.functional.pad(s, (0, 0, 0, width - s.shape[1])) for s in summaries]
-        present = [torch.nn.functional.pad(p, (0, width - p.shape[1])) for p in present]
     owner = torch.cat(owners)
-    pooled = finish_pooling(torch.cat(summaries), torch.cat(present), pooling, owner).cpu().numpy()
+    pooled = finish_pooling(*_same_width(summaries, present), pooling, owner).cpu().numpy()
     if not return_quality:
         return pooled
     return EmbedOutput(pooled, *_per_recording(checks, owner.numpy(), len(pooled)))
+
+
+def _quality_masked(
+    batches: Iterator[Any], rate: float, threshold: float | None, checks: list[WindowQuality]
+) -> Iterator[Any]:
+    """``batches`` with each window's channels below ``threshold`` taken out of ``channel_mask`` (the timeline's
+    rule, ``quality.score_windows``); the scores of every batch are appended to ``checks``."""
+    for features in batches:
+        checked = score_windows(
+            features["raw_windows"], rate, features["channel_mask"].numpy(), threshold, features.get("channel_types")
+        )
+        features["channel_mask"] = torch.from_numpy(checked.channel_mask)
+        checks.append(checked)
+        yield features
+
+
+def _same_width(summaries: list[torch.Tensor], present: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batches' per-channel summaries in one tensor; batches padded to fewer channels are padded to the most."""
+    width = max(s.shape[1] for s in summaries)
+    summaries = [torch.nn.functional.pad(s, (0, 0, 0, width - s.shape[1])) for s in summaries]
+    present = [torch.nn.functional.pad(p, (0, width - p.shape[1])) for p in present]
+    return torch.cat(summaries), torch.cat(present)
 
 
 def _per_recording(

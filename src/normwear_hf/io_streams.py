@@ -28,20 +28,22 @@ from pathlib import Path
 import numpy as np
 
 from .io_readers import (
-    CsvLayout,
     SignalRecording,
-    TimeGrid,
     check_array,
     check_signal_path,
-    csv_layout,
-    csv_numbers,
     describe_channels,
     missing_rate,
+    read_signal_file,
+)
+from .io_tables import (
+    CsvLayout,
+    TimeGrid,
+    csv_layout,
+    csv_numbers,
     parquet_blocks,
     parquet_layout,
     parquet_rate,
     read_csv_frames,
-    read_signal_file,
 )
 
 #: Rows of a CSV or Parquet table parsed per block: about a minute at 250 Hz, well under a MB for a few channels.

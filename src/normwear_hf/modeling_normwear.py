@@ -4,8 +4,11 @@ This file is copied next to saved models for ``trust_remote_code``: it imports o
 and its flat siblings.
 
 Over 600 lines on purpose: exported configs' ``auto_map`` names ``modeling_normwear.<class>`` for the backbone, the
-pretraining head and the task heads, and exported folders copy this one file; its sections (outputs, embeddings,
-blocks, backbone, pretraining head, task heads, poolings) are laid out in docs/architecture.md.
+pretraining head and the task heads, and exported folders copy this one file (transformers' habit: one modeling file
+per model). The pretraining head was the candidate for a file of its own, but it is imported from here by the
+training loop and the ablation, and a warning shim here would have to import the new file back (a cycle between
+model-code modules, which tests/test_layers.py forbids). Its sections (outputs, embeddings, blocks, backbone,
+pretraining head, task heads, poolings and the one window loop) are laid out in docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import copy
 import math
 import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -1272,6 +1276,33 @@ def average_windows(
     return sums / shaped, totals > 0
 
 
+#: What a window batch of the feature extractor passes to a NormWear model.
+MODEL_INPUT_NAMES = ("input_values", "channel_mask", "time_mask")
+
+
+def forward_window_batches(
+    model: nn.Module,
+    batches: Iterable[Mapping[str, torch.Tensor]],
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+    **model_kwargs,
+) -> Iterator[tuple[Mapping[str, torch.Tensor], ModelOutput]]:
+    """The one loop that runs a model over window batches: yields each batch and the model's outputs on it.
+
+    ``batches`` are the feature extractor's ``iter_batches`` pieces (``recording_index`` says whose windows they
+    are; :func:`average_windows` turns window results into recording results). ``embed``, the zero-shot engine
+    and the zero-shot pipeline all run their model through here, so windowing, batching and device placement are
+    the same for every caller. ``dtype`` runs the model under autocast; ``model_kwargs`` go to every call (the
+    zero-shot head's ``text_embeds`` / ``question_embeds``). Gradients follow the caller's mode.
+    """
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    for features in batches:
+        inputs = {name: features[name].to(device) for name in MODEL_INPUT_NAMES}
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            outputs = model(**inputs, **model_kwargs, return_dict=True)
+        yield features, outputs
+
+
 __all__ = [
     "NormWearPreTrainedModel",
     "NormWearModel",
@@ -1282,5 +1313,7 @@ __all__ = [
     "NormWearForSignalRegression",
     "POOLINGS",
     "channel_summaries",
+    "average_windows",
     "finish_pooling",
+    "forward_window_batches",
 ]

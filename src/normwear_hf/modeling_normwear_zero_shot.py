@@ -12,6 +12,7 @@ and its flat siblings.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 import os
@@ -148,7 +149,8 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
     """
 
     def __init__(self, config: NormWearConfig) -> None:
-        if config.zero_shot_aggregator is None:
+        if config.zero_shot_aggregator is None:  # the default is resolved on a copy: the caller's config stays as given
+            config = copy.deepcopy(config)
             config.zero_shot_aggregator = "msitf"
         super().__init__(config)
         self.normwear = NormWearModel(config)

@@ -210,7 +210,7 @@ def export_onnx(
     require_onnx()
     from .checkpoint import _load, backbone_of, resolve_model_path
     from .utils.atomic import make_staging_folder, publish_folder
-    from .zero_shot.engine import check_candidate_labels, check_template, has_zero_shot_head
+    from .zero_shot.engine import check_candidate_labels, check_template
     from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
 
     template = hypothesis_template or DEFAULT_HYPOTHESIS_TEMPLATE
@@ -234,27 +234,7 @@ def export_onnx(
         if int8:
             files["encoder_int8"] = "encoder.int8.onnx"
             quantize_int8(staging / files["encoder"], staging / files["encoder_int8"])
-        zero_shot: dict[str, Any]
-        files["zero_shot_head"] = files["zero_shot_labels"] = None
-        if not has_zero_shot_head(model):
-            zero_shot = {"skipped": f"{type(model).__name__} has no zero-shot head"}
-        elif labels is None:
-            zero_shot = {"skipped": 'no --labels given (pass e.g. --labels "resting,walking,running")'}
-        else:
-            question = question or model.config.zero_shot_default_question
-            files["zero_shot_head"], files["zero_shot_labels"] = "zero_shot_head.onnx", "zero_shot_labels.npz"
-            steps = extractor.window_length - 2
-            patch_t, patch_s = model.config.patch_size
-            tokens = 1 + (steps // patch_t) * (model.config.num_scales // patch_s)
-            export_zero_shot_head(model, tokens, staging / files["zero_shot_head"])
-            np.savez(staging / files["zero_shot_labels"], **_label_embeddings(model, labels, template, question))
-            zero_shot = {
-                "labels": labels,
-                "hypothesis_template": template,
-                "question": question,
-                "temperature": float(model.config.zero_shot_calibration_temperature),
-                "text_encoder": model.config.text_encoder_name_or_path,
-            }
+        zero_shot = _export_zero_shot(model, extractor, labels, template, question, staging, files)
         shutil.copyfile(Path(__file__).with_name(WRAPPER_NAME), staging / WRAPPER_NAME)
         metadata = {
             "format_version": FORMAT_VERSION,
@@ -262,15 +242,7 @@ def export_onnx(
             "architecture": type(model).__name__,
             "opset": OPSET,
             "files": files,
-            "feature_extractor": {
-                "sampling_rate": extractor.sampling_rate,
-                "window_length": extractor.window_length,
-                "scales": list(extractor.scales),
-                "jump_percentile": extractor.jump_percentile,
-                "smoothing_sigma_seconds": extractor.smoothing_sigma_seconds,
-                "max_gap_seconds": extractor.max_gap_seconds,
-                "min_duration_seconds": extractor.min_duration_seconds,
-            },
+            "feature_extractor": _extractor_settings(extractor),
             "hidden_size": backbone.config.hidden_size,
             "fixed": FIXED_AXES,
             "zero_shot": zero_shot,
@@ -283,6 +255,47 @@ def export_onnx(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out_dir, metadata
+
+
+def _export_zero_shot(
+    model, extractor, labels: list[str] | None, template: str, question: str | None, staging: Path, files: dict
+) -> dict[str, Any]:
+    """The zero-shot head and its labels' embeddings into ``staging`` (named in ``files``), or why they were skipped;
+    returns the metadata's ``zero_shot`` entry."""
+    from .zero_shot.engine import has_zero_shot_head
+
+    files["zero_shot_head"] = files["zero_shot_labels"] = None
+    if not has_zero_shot_head(model):
+        return {"skipped": f"{type(model).__name__} has no zero-shot head"}
+    if labels is None:
+        return {"skipped": 'no --labels given (pass e.g. --labels "resting,walking,running")'}
+    question = question or model.config.zero_shot_default_question
+    files["zero_shot_head"], files["zero_shot_labels"] = "zero_shot_head.onnx", "zero_shot_labels.npz"
+    steps = extractor.window_length - 2
+    patch_t, patch_s = model.config.patch_size
+    tokens = 1 + (steps // patch_t) * (model.config.num_scales // patch_s)
+    export_zero_shot_head(model, tokens, staging / files["zero_shot_head"])
+    np.savez(staging / files["zero_shot_labels"], **_label_embeddings(model, labels, template, question))
+    return {
+        "labels": labels,
+        "hypothesis_template": template,
+        "question": question,
+        "temperature": float(model.config.zero_shot_calibration_temperature),
+        "text_encoder": model.config.text_encoder_name_or_path,
+    }
+
+
+def _extractor_settings(extractor) -> dict[str, Any]:
+    """The preprocessing settings the numpy wrapper reproduces (the metadata's ``feature_extractor``)."""
+    return {
+        "sampling_rate": extractor.sampling_rate,
+        "window_length": extractor.window_length,
+        "scales": list(extractor.scales),
+        "jump_percentile": extractor.jump_percentile,
+        "smoothing_sigma_seconds": extractor.smoothing_sigma_seconds,
+        "max_gap_seconds": extractor.max_gap_seconds,
+        "min_duration_seconds": extractor.min_duration_seconds,
+    }
 
 
 def folder_sizes(folder: str | os.PathLike) -> dict[str, int]:

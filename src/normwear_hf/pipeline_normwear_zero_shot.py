@@ -8,9 +8,9 @@
 
 A recording is ``[channels, time]`` (or 1-D for one channel), or a dict ``{"signal": [ch1, ch2, ...],
 "sampling_rate": [r1, r2, ...], "channel_types": [...]}`` when its channels differ in length or rate; a list of
-recordings or a ``[B, C, T]`` array is a batch and returns one ranked list per recording. Recordings longer
-than 6 s are split into windows whose logits are averaged. Scores are ``softmax(logits / T)`` with the
-temperature ``T`` fitted on held-in validation data.
+recordings or a ``[B, C, T]`` array is a batch and returns one ranked list per recording. Recordings longer than 6 s
+are split into windows whose logits are averaged (``modeling_normwear.average_windows``). Scores are
+``softmax(logits / T)`` with the temperature ``T`` fitted on held-in validation data.
 
 This file is copied next to exported zero-shot models (``custom_pipelines`` in their config.json), so that
 ``pipeline(..., model=folder, trust_remote_code=True)`` works where normwear-hf is not installed: it imports only
@@ -29,6 +29,7 @@ import torch
 from transformers import Pipeline
 
 from .feature_extraction_normwear import NormWearFeatureExtractor, recording_channels
+from .modeling_normwear import average_windows, forward_window_batches
 from .text_encoder_normwear import SentenceEncoder
 from .zero_shot_labels_normwear import (
     DEFAULT_HYPOTHESIS_TEMPLATE,
@@ -152,19 +153,20 @@ class ZeroShotPhysioClassificationPipeline(Pipeline):
         }
 
     def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
-        # every window belongs to this one recording: its logits are the windows' mean
-        total, count = None, 0
-        for features in model_inputs["windows"]:
-            outputs = self.model(
-                **{name: features[name].to(self.device) for name in ("input_values", "channel_mask", "time_mask")},
-                text_embeds=model_inputs["text_embeds"],
-                question_embeds=model_inputs["question_embeds"],
-                return_dict=True,
-            )
-            logits = outputs.logits.float().sum(dim=0, keepdim=True)
-            total = logits if total is None else total + logits
-            count += outputs.logits.shape[0]
-        return {"logits": total / count, "candidate_labels": model_inputs["candidate_labels"]}
+        # the package's one path: window batches through the model, then the windows' mean per recording (one here)
+        logits, owners = [], []
+        for features, outputs in forward_window_batches(
+            self.model,
+            model_inputs["windows"],
+            self.device,
+            text_embeds=model_inputs["text_embeds"],
+            question_embeds=model_inputs["question_embeds"],
+        ):
+            logits.append(outputs.logits.float())
+            owners.append(features["recording_index"])
+        logits = torch.cat(logits)
+        mean, _ = average_windows(logits, logits.new_ones(logits.shape[0]), torch.cat(owners), count=1)
+        return {"logits": mean, "candidate_labels": model_inputs["candidate_labels"]}
 
     def postprocess(self, model_outputs: dict[str, Any]) -> list[dict[str, Any]]:
         labels = model_outputs["candidate_labels"]

@@ -116,22 +116,7 @@ def plot_timeline(summary: TimelineSummary, path: str | Path, title: str = "") -
     fig, axes = plt.subplots(panels, 1, figsize=(12, sum(heights) + 1.2), sharex=True, height_ratios=heights)
     colors = plt.get_cmap("tab10")
 
-    ax = axes[0]
-    for c in range(channels):  # each channel scaled to its own robust range, stacked top to bottom
-        lo, hi = np.percentile(low[:, c], 1), np.percentile(high[:, c], 99)
-        width = hi - lo if hi > lo else 1.0
-        offset = channels - 1 - c
-        ax.fill_between(
-            t,
-            offset + np.clip((low[:, c] - lo) / width, -0.1, 1.1) * 0.85,
-            offset + np.clip((high[:, c] - lo) / width, -0.1, 1.1) * 0.85,
-            step="post",
-            color=colors(c % 10),
-            linewidth=0,
-        )
-    ax.set_yticks(np.arange(channels) + 0.42, summary.channel_names[::-1])
-    ax.set_ylim(-0.1, channels)
-    ax.set_title("signals (range of each window, per channel scaled)", loc="left", fontsize=10)
+    _draw_signals(axes[0], t, low, high, summary.channel_names, colors)
 
     if has_labels:
         ax = axes[1]
@@ -174,3 +159,24 @@ def plot_timeline(summary: TimelineSummary, path: str | Path, title: str = "") -
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def _draw_signals(ax, t: np.ndarray, low: np.ndarray, high: np.ndarray, names: list[str], colors) -> None:
+    """The top panel: each window's range of each channel, every channel scaled to its own robust range and stacked
+    top to bottom."""
+    channels = len(names)
+    for c in range(channels):
+        lo, hi = np.percentile(low[:, c], 1), np.percentile(high[:, c], 99)
+        width = hi - lo if hi > lo else 1.0
+        offset = channels - 1 - c
+        ax.fill_between(
+            t,
+            offset + np.clip((low[:, c] - lo) / width, -0.1, 1.1) * 0.85,
+            offset + np.clip((high[:, c] - lo) / width, -0.1, 1.1) * 0.85,
+            step="post",
+            color=colors(c % 10),
+            linewidth=0,
+        )
+    ax.set_yticks(np.arange(channels) + 0.42, names[::-1])
+    ax.set_ylim(-0.1, channels)
+    ax.set_title("signals (range of each window, per channel scaled)", loc="left", fontsize=10)

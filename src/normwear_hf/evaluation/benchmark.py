@@ -12,6 +12,7 @@ and bootstrap 95% intervals. Writes ``results.json``, ``results.md`` and PNG plo
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import platform
@@ -114,15 +115,7 @@ def run_benchmark(
     ``quick`` shrinks everything (small synthetic tasks, at most 100 test rows, one few-shot k and seed, 200
     bootstrap resamples) for smoke tests and CI.
     """
-    names = list(TASKS) if tasks == "all" or tasks == ["all"] else list(tasks)
-    unknown = [name for name in names if name not in TASKS]
-    if unknown:
-        raise ValueError(f"Unknown task(s) {unknown}; choose from {list(TASKS)} or 'all'.")
-    if pooling not in PROBE_POOLINGS:
-        raise ValueError(f"pooling must be one of {PROBE_POOLINGS}, got {pooling!r}.")
-    bad_methods = [m for m in methods if m not in METHODS]
-    if bad_methods:
-        raise ValueError(f"Unknown method(s) {bad_methods}; choose from {list(METHODS)}.")
+    names = _checked_task_names(tasks, methods, pooling)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = Path(cache_dir) if cache_dir is not None else out_dir / "embedding_cache"
@@ -151,27 +144,10 @@ def run_benchmark(
             logger.warning("skipping task %s: %s", name, error)
             results["tasks"][name] = {"skipped": str(error)}
             continue
-        entry: dict[str, Any] = {
-            "kind": task.kind,
-            "label": task.label,
-            "unit": task.unit,
-            "split": task.split,
-            "n_train": len(task.train),
-            "n_test": len(task.test),
-            "notes": task.notes,
-            "methods": {},
-        }
-        for method in methods:
-            start = time.perf_counter()
-            try:
-                train_x, test_x = method_features(method, task, backbone, extractor, seed, cache, pooling)
-            except ImportError as error:
-                entry["methods"][method] = {"skipped": str(error)}
-                continue
-            evaluation = evaluate_features(train_x, task.y_train, test_x, task.y_test, task.kind, **probe_kwargs)
-            evaluation["seconds"] = time.perf_counter() - start
-            entry["methods"][method] = evaluation
-        results["tasks"][name] = entry
+        features = functools.partial(
+            method_features, task=task, model=backbone, extractor=extractor, seed=seed, cache_dir=cache, pooling=pooling
+        )
+        results["tasks"][name] = _run_task(task, methods, features, probe_kwargs)
     results["paired"] = paired_comparisons(results, n_bootstrap=probe_kwargs["n_bootstrap"])
     zero_shot = recorded_zero_shot(model)
     if zero_shot is not None:
@@ -180,6 +156,46 @@ def run_benchmark(
     (out_dir / "results.md").write_text(to_markdown(results))
     plot_results(results, out_dir)
     return results
+
+
+def _checked_task_names(tasks: Sequence[str] | str, methods: Sequence[str], pooling: str) -> list[str]:
+    """The task names ``tasks`` means (``"all"``: every task), after checking tasks, methods and pooling."""
+    names = list(TASKS) if tasks == "all" or tasks == ["all"] else list(tasks)
+    unknown = [name for name in names if name not in TASKS]
+    if unknown:
+        raise ValueError(f"Unknown task(s) {unknown}; choose from {list(TASKS)} or 'all'.")
+    if pooling not in PROBE_POOLINGS:
+        raise ValueError(f"pooling must be one of {PROBE_POOLINGS}, got {pooling!r}.")
+    bad_methods = [m for m in methods if m not in METHODS]
+    if bad_methods:
+        raise ValueError(f"Unknown method(s) {bad_methods}; choose from {list(METHODS)}.")
+    return names
+
+
+def _run_task(task, methods: Sequence[str], features, probe_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """One task's entry of results.json: its description and each method's probe results (or why it was skipped).
+    ``features(method)`` gives a method's train and test features."""
+    entry: dict[str, Any] = {
+        "kind": task.kind,
+        "label": task.label,
+        "unit": task.unit,
+        "split": task.split,
+        "n_train": len(task.train),
+        "n_test": len(task.test),
+        "notes": task.notes,
+        "methods": {},
+    }
+    for method in methods:
+        start = time.perf_counter()
+        try:
+            train_x, test_x = features(method)
+        except ImportError as error:
+            entry["methods"][method] = {"skipped": str(error)}
+            continue
+        evaluation = evaluate_features(train_x, task.y_train, test_x, task.y_test, task.kind, **probe_kwargs)
+        evaluation["seconds"] = time.perf_counter() - start
+        entry["methods"][method] = evaluation
+    return entry
 
 
 PAIRED_AGAINST = ("random_init", "statistical")

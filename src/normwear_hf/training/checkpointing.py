@@ -13,6 +13,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ..utils.atomic import make_staging_folder, publish_folder
+
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 STATE_FILE = "trainer_state.json"  # written last: a folder without it is incomplete
 
@@ -25,11 +27,12 @@ def save_checkpoint(
     step: int,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``folder/checkpoint-<step>/`` via a temporary folder and a rename: never half a checkpoint."""
+    """Write ``folder/checkpoint-<step>/`` in a staging folder published by a rename (``utils.atomic``): never half a
+    checkpoint, and an older checkpoint of the same step is replaced only once the new one is complete."""
     final = Path(folder) / f"checkpoint-{step:07d}"
-    staging = Path(folder) / f".checkpoint-{step:07d}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    for leftover in Path(folder).glob(f".{final.name}.partial-*"):  # from a run killed while saving this step
+        shutil.rmtree(leftover, ignore_errors=True)
+    staging = make_staging_folder(final, overwrite=True)
     save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, staging / "model.safetensors")
     optimizer_state = optimizer.state_dict()
     tensors = {}
@@ -44,8 +47,7 @@ def save_checkpoint(
         **(extra or {}),
     }
     (staging / STATE_FILE).write_text(json.dumps(state, indent=2))
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(staging, final)
+    publish_folder(staging, final)
     return final
 
 

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from ..data.schema import extractor_inputs
 from ..feature_extraction_normwear import NormWearFeatureExtractor
-from ..modeling_normwear import NormWearModel, average_windows
+from ..modeling_normwear import NormWearModel, average_windows, forward_window_batches
 from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
 from ..zero_shot_labels_normwear import (  # noqa: F401  (their home before the remote-code pipeline needed them)
     check_candidate_labels,
@@ -36,6 +36,10 @@ class WindowTokens:
     recording: np.ndarray
 
 
+#: Rows resampled at a time by :func:`backbone_tokens`: bounds the memory of the prepared signals, not the batches.
+ROWS_PER_PREPARE = 256
+
+
 @torch.no_grad()
 def backbone_tokens(
     backbone: NormWearModel,
@@ -45,26 +49,31 @@ def backbone_tokens(
     progress: bool = True,
     desc: str = "backbone tokens",
 ) -> WindowTokens:
-    """Tokens of every 6 s window of every row (long rows split), computed once with the frozen backbone."""
-    device = next(backbone.parameters()).device
+    """Tokens of every 6 s window of every row (long rows split), computed once with the frozen backbone.
+
+    The windows go through the package's one path (the extractor's ``iter_batches``, ``batch_size`` windows per
+    forward, and ``forward_window_batches``), as ``embed`` and the pipeline run them."""
     hidden, mask, recording = [], [], []
-    for start in tqdm(range(0, len(rows), batch_size), desc=desc, unit="batch", disable=not progress):
-        chunk = rows[start : start + batch_size]
+    bar = tqdm(total=len(rows), desc=desc, unit="row", disable=not progress)
+    for start in range(0, len(rows), ROWS_PER_PREPARE):
+        chunk = rows[start : start + ROWS_PER_PREPARE]
         signals, rates, types = extractor_inputs(chunk)
-        features = extractor(signals, sampling_rate=rates, channel_types=types, long_input="split", return_tensors="pt")
-        outputs = backbone(
-            features["input_values"].to(device),
-            channel_mask=features["channel_mask"].to(device),
-            time_mask=features["time_mask"].to(device),
-            return_dict=True,
+        batches = extractor.iter_batches(
+            signals,
+            sampling_rate=rates,
+            channel_types=types,
+            max_windows=batch_size,
+            return_tensors="pt",
+            progress=False,
         )
-        index = features.get("recording_index")
-        index = np.arange(len(chunk)) if index is None else np.asarray(index)
-        for window, owner in enumerate(index.tolist()):
-            real = features["channel_mask"][window].bool()
-            hidden.append(outputs.last_hidden_state[window, real].to(torch.float16).cpu())
-            mask.append(outputs.token_mask[window, real].cpu())
-            recording.append(start + owner)
+        for features, outputs in forward_window_batches(backbone, batches):
+            for window, owner in enumerate(features["recording_index"].tolist()):
+                real = features["channel_mask"][window].bool()
+                hidden.append(outputs.last_hidden_state[window, real].to(torch.float16).cpu())
+                mask.append(outputs.token_mask[window, real].cpu())
+                recording.append(start + owner)
+        bar.update(len(chunk))
+    bar.close()
     return WindowTokens(hidden, mask, np.asarray(recording, dtype=np.int64))
 
 
