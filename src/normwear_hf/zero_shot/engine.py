@@ -77,6 +77,18 @@ def backbone_tokens(
     return WindowTokens(hidden, mask, np.asarray(recording, dtype=np.int64))
 
 
+def first_windows(tokens: WindowTokens) -> WindowTokens:
+    """Only the first window of each recording, renumbered 0..n-1 (training views are single windows; a longer
+    row, e.g. a resampled one that rounds past 6 s, contributes its first)."""
+    seen: dict[int, int] = {}
+    for index, owner in enumerate(tokens.recording.tolist()):
+        seen.setdefault(owner, index)
+    keep = [seen[owner] for owner in sorted(seen)]
+    return WindowTokens(
+        [tokens.hidden[i] for i in keep], [tokens.mask[i] for i in keep], np.arange(len(keep), dtype=np.int64)
+    )
+
+
 def pad_windows(hidden: Sequence[torch.Tensor], mask: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Stack windows with different channel counts: ``[B, C_max, L, D]`` float32 and ``[B, C_max, L]``."""
     channels = max(h.shape[0] for h in hidden)

