@@ -282,8 +282,25 @@ TRANSFER_CHECK_TASKS: dict[str, PromptTask] = {
     )
     for name, sensor in (("signal_quality_ppg", "PPG"), ("signal_quality_resp", "respiration"))
 }
-"""Transfer checks: a trained concept on a sensor it was never trained on, scored on validation data. They
-measure how well alignment carries over (what the held-out tasks test) without looking at a held-out task."""
+TRANSFER_CHECK_TASKS.update(
+    {
+        "heart_rate_ecg_varied": dataclasses.replace(
+            HELD_IN_TASKS["heart_rate_ppg"],
+            name="heart_rate_ecg_varied",
+            description="heart-rate band from one ECG channel at another device rate, unit and sign "
+            "(captioned.vary_view), synthetic, validation generator seed",
+        ),
+        "respiration_rate_varied": dataclasses.replace(
+            HELD_IN_TASKS["respiration_rate"],
+            name="respiration_rate_varied",
+            description="breathing-rate band from one respiration channel at another device rate, unit and sign, "
+            "synthetic, validation generator seed",
+        ),
+    }
+)
+"""Transfer checks: a trained concept on a sensor or in a setting it was never trained in, scored on validation
+data. They measure how well alignment carries over (what the held-out tasks test) without looking at a
+held-out task, so recipes are chosen on them."""
 
 
 def check_disjoint(held_in: Sequence[str], held_out: Sequence[str]) -> None:

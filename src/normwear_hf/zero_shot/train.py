@@ -44,7 +44,7 @@ from .align import (  # noqa: F401  (add_wrong_answers, drop_tokens: imported fr
     drop_tokens,
     train_aggregator,
 )
-from .captioned import CaptionBank, CaptionedView, captioned_views, training_texts
+from .captioned import CaptionBank, CaptionedView, captioned_views, training_texts, vary_view
 from .engine import WindowTokens, backbone_tokens, first_windows
 from .evaluate import bootstrap_auroc, fit_temperature, score_task, task_logits
 from .held_out import TRAINING_REAL_SOURCES, check_training_disjoint, held_out_views
@@ -94,9 +94,13 @@ def build_views(args: ZeroShotArguments) -> ViewSplits:
 
     train_rows = rows_of(args.synthetic_count, TRAIN_SEED)
     train = synthetic_views(train_rows, synthetic_tasks, seed=TRAIN_SEED)
-    checked = synthetic_tasks + list(TRANSFER_CHECK_TASKS)
+    checked = synthetic_tasks + list(TRANSFER_CHECK_TASKS) + ["heart_rate_ecg"]
     validation = synthetic_views(rows_of(args.validation_count, VALIDATION_SEED), checked, seed=VALIDATION_SEED)
     transfer_check = {name: validation.pop(name) for name in TRANSFER_CHECK_TASKS if name in validation}
+    varied = np.random.default_rng(VALIDATION_SEED)
+    for name, source in (("heart_rate_ecg_varied", "heart_rate_ecg"), ("respiration_rate_varied", "respiration_rate")):
+        views = validation.pop(source) if source == "heart_rate_ecg" else validation.get(source, [])
+        transfer_check[name] = [(vary_view(row, varied), key) for row, key in views]
     real_sources = list(TRAINING_REAL_SOURCES if args.real_sources is None else args.real_sources)
     captioned: list[CaptionedView] = []
     if args.objective == "captions":
@@ -241,17 +245,25 @@ def train_and_score(
     return model, entry
 
 
-def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
-    """Everything in the module docstring; returns (and writes) the results dictionary."""
+def prepare_run(args: ZeroShotArguments):
+    """Check ``args``, load the backbone and the sentence encoder, build every split's views and their tokens.
+
+    -> ``(backbone model, feature extractor, encoder, ViewSplits, AlignmentData)``; several aggregators, seeds or
+    objectives can then train on the same data (``benchmarks/zero_shot_held_out.py`` does)."""
     check_arguments(args)
-    started = time.perf_counter()
     torch.manual_seed(args.seed)
     base, extractor = load_backbone(args.model)
     encoder = SentenceEncoder(args.text_encoder)
     if encoder.width != base.config.text_hidden_size:
         base.config.text_hidden_size = encoder.width
     splits = build_views(args)
-    data = prepare_alignment(base, extractor, encoder, splits, args)
+    return base, extractor, encoder, splits, prepare_alignment(base, extractor, encoder, splits, args)
+
+
+def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
+    """Everything in the module docstring; returns (and writes) the results dictionary."""
+    started = time.perf_counter()
+    base, extractor, encoder, splits, data = prepare_run(args)
     results: dict[str, Any] = {
         "backbone": str(args.model),
         "text_encoder": args.text_encoder,
