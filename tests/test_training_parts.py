@@ -125,6 +125,57 @@ def test_saving_a_step_again_replaces_its_checkpoint_only_when_the_new_one_is_wh
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint-0000004"]  # leftovers swept
 
 
+def test_the_final_model_is_saved_whole_or_leaves_no_weights(tmp_path, monkeypatch):
+    """A final save killed while moving any file leaves no weights (nothing loads), never a new config beside the old
+    weights; the run's other files stay, and the next save sweeps the staging folder."""
+    import os
+
+    from normwear_hf.training.pretrain import save_final_model
+
+    def model(width: int) -> NormWearForMaskedReconstruction:
+        torch.manual_seed(width)
+        return NormWearForMaskedReconstruction(micro_config(hidden_size=width, intermediate_size=2 * width)).eval()
+
+    def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+        return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+    run, extractor = tmp_path / "run", NormWearFeatureExtractor()
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "metrics.jsonl").write_text("{}\n")
+    old, new = model(32), model(48)
+    save_final_model(old, extractor, run)
+    assert same_weights(NormWearForMaskedReconstruction.from_pretrained(run), old)
+    real_replace, moved = os.replace, []
+
+    def dies_after(moves: int):
+        def replace(source, target):
+            if Path(target).parent == run:
+                if len(moved) == moves:
+                    raise KeyboardInterrupt
+                moved.append(Path(target).name)
+            real_replace(source, target)
+
+        return replace
+
+    for dies_at in itertools.count():
+        moved.clear()
+        monkeypatch.setattr(os, "replace", dies_after(dies_at))
+        try:
+            save_final_model(new, extractor, run)
+        except KeyboardInterrupt:
+            pass
+        else:
+            break
+        assert not (run / "model.safetensors").exists()  # the old weights went first, the new ones come last
+        with pytest.raises(OSError):
+            NormWearForMaskedReconstruction.from_pretrained(run)
+    assert dies_at > 2 and moved[-1] == "model.safetensors"  # every file moved before the weights
+    loaded = NormWearForMaskedReconstruction.from_pretrained(run)
+    assert loaded.config.hidden_size == 48 and same_weights(loaded, new)
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".") or not p.is_file()) == ["checkpoints"]
+    assert (run / "metrics.jsonl").read_text() == "{}\n"
+
+
 def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one_and_pruning_is_kill_safe(tmp_path, monkeypatch):
     from normwear_hf.training.checkpointing import load_latest_checkpoint
 

@@ -6,7 +6,13 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from normwear_hf.utils.atomic import atomic_writer, make_staging_folder, publish_folder, write_text_atomic
+from normwear_hf.utils.atomic import (
+    atomic_writer,
+    make_staging_folder,
+    publish_files,
+    publish_folder,
+    write_text_atomic,
+)
 from normwear_hf.utils.splits import row_split, stratified_subsample, subject_split
 
 # ---------------------------------------------------------------------------------------------------------- splits
@@ -97,6 +103,33 @@ def test_staging_folder_and_publish(tmp_path):
     (staging / "new.txt").write_text("new")
     publish_folder(staging, out)
     assert sorted(os.listdir(out)) == ["new.txt"] and sorted(os.listdir(tmp_path)) == ["model"]
+
+
+def test_publish_files_removes_old_markers_first_and_moves_new_ones_last(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    run.mkdir()
+    for name, text in {"weights": "old", "index": "old", "config": "old", "log": "kept"}.items():
+        (run / name).write_text(text)
+    staging = make_staging_folder(run / "final", overwrite=True)
+    for name in ("weights", "config", "index", "extra"):
+        (staging / name).write_text("new")
+    real_replace, seen = os.replace, []
+
+    def replace(source, target):
+        seen.append((os.path.basename(target), sorted(n for n in ("weights", "index") if (run / n).exists())))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    publish_files(staging, run, markers=("index", "weights"))
+    assert [name for name, _ in seen] == ["config", "extra", "index", "weights"]
+    assert seen[0][1] == []  # the old markers were gone before the first file moved
+    assert {n: (run / n).read_text() for n in sorted(os.listdir(run))} == {
+        "config": "new",
+        "extra": "new",
+        "index": "new",
+        "log": "kept",
+        "weights": "new",
+    }
 
 
 def test_atomic_writes_get_the_permissions_open_would_give(tmp_path):

@@ -32,6 +32,7 @@ from ..data.collator import NormWearCollator, stable_seed
 from ..data.corpus_io import corpus_folders
 from ..feature_extraction_normwear import NormWearFeatureExtractor
 from ..modeling_normwear import NormWearForMaskedReconstruction
+from ..utils.atomic import make_staging_folder, publish_files
 from .checkpointing import load_checkpoint, load_latest_checkpoint, prune_checkpoints, save_checkpoint
 from .sampler import EpochBatchSampler
 from .schedule import build_optimizer, scaled_learning_rate, warmup_cosine
@@ -47,6 +48,10 @@ OPTIONAL_LOSS_TERMS = (
     "auxiliary_loss",
     "latent_loss",
 )  # logged to metrics.jsonl when the objective has them
+# The final model's staging folder is output_dir/.final_model.partial-<id>; its weights files (one file, or an index
+# over shards) are what from_pretrained opens first, so they are published last.
+FINAL_MODEL_STAGING = "final_model"
+FINAL_MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 
 
 @dataclass
@@ -186,16 +191,16 @@ def _resume(args: PretrainArguments, checkpoints_dir: Path, model, optimizer, sc
 
 
 def save_final_model(model, extractor, output_dir: Path) -> None:
-    """``save_pretrained`` into a staging folder, then move each file into ``output_dir``, weights last: a run
-    killed while saving leaves the previous files or complete new ones, never a half-written model."""
-    staging = output_dir / ".final.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
+    """``save_pretrained`` into a staging folder, then move the files into ``output_dir`` with ``utils.atomic``, the
+    weights last: ``output_dir`` also holds the run's checkpoints and logs, so it cannot be replaced whole, and a save
+    killed half way must leave the previous model or no weights, never a config beside weights it does not match.
+    A staging folder left by a killed save is swept here."""
+    for leftover in output_dir.glob(f".{FINAL_MODEL_STAGING}.partial-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    staging = make_staging_folder(output_dir / FINAL_MODEL_STAGING, overwrite=True)
     model.save_pretrained(staging, safe_serialization=True)
     extractor.save_pretrained(staging)
-    files = sorted(staging.iterdir(), key=lambda path: path.name.startswith("model"))
-    for file in files:
-        os.replace(file, output_dir / file.name)
-    staging.rmdir()
+    publish_files(staging, output_dir, markers=FINAL_MODEL_WEIGHTS)
 
 
 def parameter_digest(model: torch.nn.Module) -> str:

@@ -12,11 +12,11 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_writer", "make_staging_folder", "publish_folder", "write_text_atomic"]
+__all__ = ["atomic_writer", "make_staging_folder", "publish_files", "publish_folder", "write_text_atomic"]
 
 
 def _current_umask() -> int:
@@ -77,3 +77,22 @@ def publish_folder(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
     elif retired is not None:
         retired.unlink()
+
+
+def publish_files(staging: Path, folder: Path, markers: Iterable[str]) -> None:
+    """Move every file of the finished ``staging`` folder into ``folder``, which holds other things too (a training
+    run's folder: its checkpoints and logs), then remove ``staging``.
+
+    Several files cannot be renamed into a shared folder in one step, so the ``markers`` (the files a reader opens
+    first, e.g. a model's weights) stand for the whole set: the old markers are removed before anything moves, and
+    the new ones move in, in the order given, after every other file. A reader that finds the markers therefore
+    finds the whole old set or the whole new set; a publish killed half way leaves no markers (nothing that loads),
+    never new files beside old weights.
+    """
+    markers = list(markers)
+    for name in markers:
+        (folder / name).unlink(missing_ok=True)
+    rank = {name: position for position, name in enumerate(markers)}
+    for file in sorted(staging.iterdir(), key=lambda path: (path.name in rank, rank.get(path.name, 0), path.name)):
+        os.replace(file, folder / file.name)
+    staging.rmdir()
