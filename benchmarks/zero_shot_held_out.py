@@ -62,17 +62,17 @@ def run(args: argparse.Namespace) -> None:
         steps=args.steps,
         refine_steps=args.refine_steps,
         aggregators=list(args.aggregators),
+        caption_retime_fraction=args.caption_retime_fraction,
         progress=not args.no_progress,
     )
     started = time.perf_counter()
     base, extractor, encoder, splits, data = prepare_run(base_args)
-    done["arguments"] = dataclasses.asdict(base_args)
-    done["prepare_s"] = time.perf_counter() - started
+    done.setdefault("arguments", dataclasses.asdict(base_args))  # the first run's; variants record their own
     done["captioned_views"] = len(splits.captioned)
     done["held_out_views"] = {name: len(views) for name, views in splits.held_out.items()}
     for seed in args.seeds:  # seed-major: a run cut short still compares the objectives on equal seeds
         for objective in args.objectives:
-            key = f"{objective}-seed{seed}"
+            key = f"{objective}{args.label_suffix}-seed{seed}"
             if key in done["runs"]:
                 continue
             run_args = dataclasses.replace(base_args, objective=objective, seed=seed)
@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> None:
                     model.save_pretrained(out / key)
                     extractor.save_pretrained(out / key)
             entry["train_s"] = time.perf_counter() - clock
+            entry["prepare_s"] = time.perf_counter() - started - entry["train_s"]
+            entry["caption_retime_fraction"] = args.caption_retime_fraction
             done["runs"][key] = entry
             write_text_atomic(path, json.dumps(done, indent=1, default=float) + "\n")
             print(
@@ -100,12 +102,13 @@ def _stats(values: list[float]) -> str:
     return f"{np.mean(values):.3f} +- {np.std(values, ddof=1) if len(values) > 1 else 0.0:.3f}"
 
 
-def _column(runs: dict, objective: str, aggregator: str, pick) -> list[float]:
-    return [
-        pick(entry[aggregator])
-        for key, entry in sorted(runs.items())
-        if key.startswith(f"{objective}-seed") and aggregator in entry
-    ]
+def _column(runs: dict, recipe: str, aggregator: str, pick) -> list[float]:
+    entries = [entry for key, entry in sorted(runs.items()) if _recipe(key) == recipe]
+    return [pick(entry[aggregator]) for entry in entries if aggregator in entry]
+
+
+def _recipe(key: str) -> str:
+    return key.rsplit("-seed", 1)[0]
 
 
 def choose(runs: dict, objectives: list[str]) -> tuple[str, dict]:
@@ -124,7 +127,8 @@ def choose(runs: dict, objectives: list[str]) -> tuple[str, dict]:
 
 def to_markdown(done: dict) -> str:
     runs = done["runs"]
-    objectives = [o for o in OBJECTIVES if any(k.startswith(f"{o}-seed") for k in runs)]
+    objectives = list(dict.fromkeys(_recipe(key) for key in runs))
+    retime = {_recipe(key): entry.get("caption_retime_fraction", 0.0) for key, entry in runs.items()}
     columns = [
         (o, a)
         for o in objectives
@@ -149,7 +153,9 @@ def to_markdown(done: dict) -> str:
         "python benchmarks/zero_shot_held_out.py report --out runs/zs_heldout --write",
         "```",
         "",
-        "AUROC (one-vs-rest macro over the classes present), mean +- sd over seeds. Held-out views: "
+        "Recipes: "
+        + "; ".join(f"`{recipe}` (caption_retime_fraction {retime[recipe]})" for recipe in objectives)
+        + ". AUROC (one-vs-rest macro over the classes present), mean +- sd over seeds. Held-out views: "
         + ", ".join(f"{name} {n}" for name, n in done["held_out_views"].items())
         + ".",
         "",
@@ -206,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     defaults = ZeroShotArguments(model="")
     for name in ("synthetic_count", "held_out_count", "steps", "refine_steps"):
         run_parser.add_argument(f"--{name}", type=int, default=getattr(defaults, name))
+    run_parser.add_argument("--caption_retime_fraction", type=float, default=defaults.caption_retime_fraction)
+    run_parser.add_argument("--label_suffix", default="", help="appended to the objective in run names (a variant)")
     run_parser.add_argument("--no_progress", action="store_true")
     report_parser = sub.add_parser("report")
     report_parser.add_argument("--out", default="runs/zs_heldout")

@@ -18,6 +18,7 @@ from normwear_hf.zero_shot.captioned import (
     CaptionBank,
     caption_key,
     captioned_views,
+    retime_view,
     row_facts,
     training_texts,
     vary_view,
@@ -182,3 +183,24 @@ def test_caption_training_runs_and_lowers_the_caption_loss(rows):
     history = train_aggregator(model, {}, {}, args, bank)
     assert history[-1]["loss"] < history[0]["loss"] - 0.05
     assert not any(p.requires_grad for p in model.normwear.parameters())
+
+
+def test_retimed_views_scale_the_rates_they_caption_and_keep_six_seconds():
+    rows = list(generate_examples(12, seed=TRAIN_SEED, window_s=9.0))
+    row = next(r for r in rows if "ppg" in r["channel_types"])
+    view = channel_view(row, [list(row["channel_types"]).index("ppg")])
+    facts = view_facts(row_facts(row), "ppg")
+    fast, scaled = retime_view(view, facts, 1.5)
+    fs = fast["sampling_rate"][0]
+    assert fs == 1.5 * view["sampling_rate"][0] and abs(len(fast["signals"][0]) / fs - 6.0) < 0.05
+    assert scaled["heart_rate"] == pytest.approx(1.5 * facts["heart_rate"])
+    assert scaled["hrv"] == pytest.approx(facts["hrv"] / 1.5)
+    measured = physiology.heart_rate_bpm(physiology.beat_times(np.asarray(fast["signals"][0], float), fs, kind="ppg"))
+    assert measured == pytest.approx(scaled["heart_rate"], rel=0.12)  # the beats really are faster
+    same, unchanged = retime_view(view, facts, 1.0)
+    assert unchanged == facts and abs(len(same["signals"][0]) / view["sampling_rate"][0] - 6.0) < 0.05
+    views = captioned_views(rows, seed=0, vary_fraction=0.0, retime_fraction=1.0)
+    retimed = [v for v in views if v.row["channel_types"][0] in ("ecg", "ppg", "resp")]
+    native = {fs for r in rows for fs in r["sampling_rate"]}
+    assert retimed and all(v.row["sampling_rate"][0] not in native for v in retimed)  # every one retimed
+    assert all(abs(len(v.row["signals"][0]) / v.row["sampling_rate"][0] - 6.0) < 0.05 for v in views)

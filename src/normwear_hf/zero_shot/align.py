@@ -54,6 +54,8 @@ class ZeroShotArguments:
     """With ``objective="captions"``: the share of steps that are task steps."""
     caption_vary_fraction: float = 0.5
     """With ``objective="captions"``: the share of captioned views at another rate, unit and sign."""
+    caption_retime_fraction: float = 0.0
+    """With ``objective="captions"``: the share of ECG / PPG / respiration views played faster or slower."""
     seed: int = 0
     progress: bool = True
 

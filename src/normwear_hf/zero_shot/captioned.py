@@ -88,6 +88,38 @@ def vary_view(row: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any
     return varied
 
 
+RETIME_FACTORS = (2 / 3, 3 / 4, 4 / 5, 5 / 4, 4 / 3, 3 / 2)
+"""Tempo factors of :func:`retime_view`: a heart at 60 bpm becomes 40 to 90 bpm."""
+RETIMED = frozenset({"ecg", "ppg", "resp"})
+"""Sensors whose views may be retimed: their captioned rates scale with tempo, and nothing else they show
+depends on it (a retimed walk would be a run with a walker's arm swing, so acceleration is never retimed)."""
+VIEW_SECONDS = 6.0
+
+
+def retime_view(
+    row: Mapping[str, Any], facts: Mapping[str, Any], factor: float, seconds: float = VIEW_SECONDS
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The view played ``factor`` times faster (every declared rate x ``factor``, samples unchanged), cut to its
+    first ``seconds`` (``factor`` 1: only cut); heart rate, its trend and breathing rate scale by ``factor``,
+    RMSSD by ``1 / factor``.
+
+    In the generator a fast heart comes with running, motion artefacts and low HRV; a retimed resting ECG has a
+    fast heart and none of those, so "fast" must be learned from the beats themselves."""
+    signals = [
+        np.asarray(x)[: int(seconds * float(fs) * factor)] for x, fs in zip(row["signals"], row["sampling_rate"])
+    ]
+    retimed = dict(row)
+    retimed["signals"] = signals
+    retimed["sampling_rate"] = [float(fs) * factor for fs in row["sampling_rate"]]
+    scaled = dict(facts)
+    for name in ("heart_rate", "heart_rate_trend", "breathing_rate"):
+        if isinstance(scaled.get(name), float):
+            scaled[name] *= factor
+    if isinstance(scaled.get("hrv"), float):
+        scaled["hrv"] /= factor
+    return retimed, scaled
+
+
 def view_facts(facts: Mapping[str, Any], modality: str) -> dict[str, Any]:
     """The facts a one-``modality`` view can show."""
     kept = {
@@ -128,10 +160,16 @@ def caption_key(caption: Caption) -> str:
 
 
 def captioned_views(
-    rows: Iterable[Mapping[str, Any]], seed: int = 0, vary_fraction: float = 0.5, draws: int = 2
+    rows: Iterable[Mapping[str, Any]],
+    seed: int = 0,
+    vary_fraction: float = 0.5,
+    draws: int = 2,
+    retime_fraction: float = 0.0,
 ) -> list[CaptionedView]:
-    """One view per sensor type of every row (its channels of that type), ``vary_fraction`` of them varied, with
-    the union of ``draws`` caption draws (paraphrases, number formats) and a hard negative per caption."""
+    """One view per sensor type of every row (its channels of that type, first ``VIEW_SECONDS``), with the union
+    of ``draws`` caption draws (paraphrases, number formats) and a hard negative per caption. ``retime_fraction``
+    of the ECG / PPG / respiration views are retimed (rows must last ``VIEW_SECONDS`` x 1.5 for every factor;
+    shorter ones only take the factors they can), then ``vary_fraction`` of all views are varied."""
     rng = random.Random(seed)
     numbers = np.random.default_rng(seed)
     views: list[CaptionedView] = []
@@ -142,9 +180,13 @@ def captioned_views(
             if modality not in {"ecg", "ppg", "resp", "acc", "eda", "emg"}:
                 continue
             view = channel_view(row, [i for i, kind in enumerate(types) if kind == modality])
+            shown = view_facts(facts, modality)
+            seconds = min(len(x) / float(fs) for x, fs in zip(view["signals"], view["sampling_rate"]))
+            factors = [f for f in RETIME_FACTORS if VIEW_SECONDS * f <= seconds + 1e-6]
+            retime = modality in RETIMED and factors and numbers.random() < retime_fraction
+            view, shown = retime_view(view, shown, float(numbers.choice(factors)) if retime else 1.0)
             if numbers.random() < vary_fraction:
                 view = vary_view(view, numbers)
-            shown = view_facts(facts, modality)
             unique = {c.text: c for _ in range(draws) for c in segment_captions(shown, rng)}
             captions = list(unique.values())
             if captions:

@@ -44,7 +44,15 @@ from .align import (  # noqa: F401  (add_wrong_answers, drop_tokens: imported fr
     drop_tokens,
     train_aggregator,
 )
-from .captioned import CaptionBank, CaptionedView, captioned_views, training_texts, vary_view
+from .captioned import (
+    RETIME_FACTORS,
+    VIEW_SECONDS,
+    CaptionBank,
+    CaptionedView,
+    captioned_views,
+    training_texts,
+    vary_view,
+)
 from .engine import WindowTokens, backbone_tokens, first_windows
 from .evaluate import bootstrap_auroc, fit_temperature, score_task, task_logits
 from .held_out import TRAINING_REAL_SOURCES, check_training_disjoint, held_out_views
@@ -88,9 +96,9 @@ def build_views(args: ZeroShotArguments) -> ViewSplits:
 
     synthetic_tasks = [name for name in HELD_IN_TASKS if name != "heartbeat_ecg5000"]
 
-    def rows_of(count: int, seed: int) -> list[dict[str, Any]]:
+    def rows_of(count: int, seed: int, seconds: float = VIEW_SECONDS) -> list[dict[str, Any]]:
         workers = 2 if count >= 1000 else 1
-        return list(generate_examples(count, seed=seed, workers=workers, progress=args.progress, arrhythmias=True))
+        return list(generate_examples(count, seed, seconds, workers=workers, progress=args.progress, arrhythmias=True))
 
     train_rows = rows_of(args.synthetic_count, TRAIN_SEED)
     train = synthetic_views(train_rows, synthetic_tasks, seed=TRAIN_SEED)
@@ -105,7 +113,15 @@ def build_views(args: ZeroShotArguments) -> ViewSplits:
     captioned: list[CaptionedView] = []
     if args.objective == "captions":
         real_rows = list(iter_real_examples(real_sources)) if args.real_per_type > 0 else []
-        captioned = captioned_views(train_rows + real_rows, seed=args.seed, vary_fraction=args.caption_vary_fraction)
+        caption_rows = train_rows  # retimed views need rows long enough for the slowest tempo
+        if args.caption_retime_fraction > 0:
+            caption_rows = rows_of(args.synthetic_count, TRAIN_SEED, VIEW_SECONDS * max(RETIME_FACTORS))
+        captioned = captioned_views(
+            caption_rows + real_rows,
+            seed=args.seed,
+            vary_fraction=args.caption_vary_fraction,
+            retime_fraction=args.caption_retime_fraction,
+        )
     task_texts = [phrase for task in HELD_IN_TASKS.values() for phrases in task.phrases.values() for phrase in phrases]
     read_sources = real_sources if args.real_per_type > 0 else []
     check_training_disjoint([TRAIN_SEED, VALIDATION_SEED], read_sources, training_texts(captioned) + task_texts)
@@ -163,7 +179,7 @@ def check_arguments(args: ZeroShotArguments) -> None:
         raise ValueError(f"Unknown objective {args.objective!r}; choose from {OBJECTIVES}.")
     if not 0.0 <= args.token_dropout < 1.0:
         raise ValueError(f"token_dropout must be in [0, 1), got {args.token_dropout}.")
-    for name in ("caption_task_fraction", "caption_vary_fraction"):
+    for name in ("caption_task_fraction", "caption_vary_fraction", "caption_retime_fraction"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             raise ValueError(f"{name} must be in [0, 1], got {getattr(args, name)}.")
     if args.cross_task_negatives < 0:
@@ -387,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=OBJECTIVES,
         help="tasks: contrast over each task's classes; captions: over the batch's captions of many concepts",
     )
-    for name in ("caption_task_fraction", "caption_vary_fraction"):
+    for name in ("caption_task_fraction", "caption_vary_fraction", "caption_retime_fraction"):
         parser.add_argument(f"--{name}", type=float, default=getattr(defaults, name))
     parser.add_argument("--real_sources", nargs="*", default=None, help="real sources for the modality task")
     parser.add_argument("--no_ecg5000", action="store_true", help="skip the ECG5000 held-in task")
