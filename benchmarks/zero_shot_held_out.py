@@ -86,13 +86,20 @@ def run(args: argparse.Namespace) -> None:
             entry["train_s"] = time.perf_counter() - clock
             entry["prepare_s"] = time.perf_counter() - started - entry["train_s"]
             entry["caption_retime_fraction"] = args.caption_retime_fraction
-            done["runs"][key] = entry
-            write_text_atomic(path, json.dumps(done, indent=1, default=float) + "\n")
+            done = _merged(path, done, key, entry)
             print(
                 f"{key}: "
                 + ", ".join(f"{a} held-out {e['held_out_macro']:.3f}" for a, e in entry.items() if a != "train_s")
             )
-    write_text_atomic(path, json.dumps(done, indent=1, default=float) + "\n")
+
+
+def _merged(path: Path, done: dict, key: str, entry: dict) -> dict:
+    """``done`` with ``key`` added, merged into what the file holds now (another variant may run beside this
+    one and write to the same file), written atomically."""
+    current = json.loads(path.read_text()) if path.exists() else {}
+    merged = {**done, **current, "runs": {**done["runs"], **current.get("runs", {}), key: entry}}
+    write_text_atomic(path, json.dumps(merged, indent=1, default=float) + "\n")
+    return merged
 
 
 def _stats(values: list[float]) -> str:

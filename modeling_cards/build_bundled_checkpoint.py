@@ -7,6 +7,12 @@ Takes the zero-shot folder written by examples/train_zero_shot.py (backbone + MS
 extractor), keeps weights and configs only (no code files and no ``auto_map``: inside the package the classes
 are registered; ``normwear-hf export`` adds code and ``auto_map`` for the Hub), adds the run's results and a
 model card generated from them, and refuses a folder over the 60 MB budget. Written atomically.
+
+    python modeling_cards/build_bundled_checkpoint.py --zero_shot_only --zero_shot_run runs/zs_captions
+
+``--zero_shot_only`` replaces only the zero-shot head of the bundled checkpoint: the new folder's backbone must
+equal the bundled one (checked tensor by tensor), the benchmark results and the card's other parts stay, and the
+card's zero-shot parts are regenerated from the new results (``model_card.refresh_zero_shot``).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import sys
 from pathlib import Path
 
 from normwear_hf import DEFAULT_CHECKPOINT, NormWearFeatureExtractor, NormWearForZeroShotClassification
-from normwear_hf.model_card import write_model_card
+from normwear_hf.model_card import refresh_zero_shot, write_model_card
 from normwear_hf.utils.atomic import make_staging_folder, publish_folder
 
 MAX_BYTES = 60 * 1024 * 1024
@@ -64,17 +70,49 @@ def build(args: argparse.Namespace) -> Path:
     return out
 
 
+def replace_zero_shot_head(args: argparse.Namespace) -> Path:
+    """The bundled folder with the zero-shot head (aggregator, logit scale, calibration) of ``--zero_shot_run``."""
+    out = Path(args.out)
+    bundled = NormWearForZeroShotClassification.from_pretrained(out).normwear.state_dict()
+    model = NormWearForZeroShotClassification.from_pretrained(args.zero_shot_run).eval()
+    backbone = model.normwear.state_dict()
+    if bundled.keys() != backbone.keys() or any(not bundled[k].equal(backbone[k]) for k in bundled):
+        raise ValueError(
+            f"{args.zero_shot_run} was aligned on another backbone than the bundled one; --zero_shot_only only swaps "
+            "the head. Rebuild the whole checkpoint (without --zero_shot_only) instead."
+        )
+    staging = make_staging_folder(out, overwrite=True)
+    shutil.copytree(out, staging, dirs_exist_ok=True)
+    model.save_pretrained(staging)
+    for code in staging.glob("*.py"):
+        code.unlink()
+    strip_auto_map(staging / "config.json")
+    for name in RESULT_FILES:
+        shutil.copy(Path(args.zero_shot_run) / name, staging / name)
+    refresh_zero_shot(staging, staging / "benchmark_results.json", staging / "zero_shot_results.json")
+    publish_folder(staging, out)
+    print(f"replaced the zero-shot head of {out} with {args.zero_shot_run}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--zero_shot_run", required=True)
-    parser.add_argument("--pretrain_run", required=True)
-    parser.add_argument("--benchmark", required=True, help="results.json of normwear-hf benchmark on the backbone")
+    parser.add_argument("--pretrain_run", help="the backbone's pretraining folder (required unless --zero_shot_only)")
+    parser.add_argument("--benchmark", help="results.json of normwear-hf benchmark on the backbone (same)")
+    parser.add_argument("--zero_shot_only", action="store_true", help="replace only the zero-shot head (see above)")
     parser.add_argument("--out", default=DEFAULT_CHECKPOINT)
     parser.add_argument("--command")
     parser.add_argument("--corpus")
     parser.add_argument("--machine")
     parser.add_argument("--wall_time")
-    build(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    if args.zero_shot_only:
+        replace_zero_shot_head(args)
+        return 0
+    if not (args.pretrain_run and args.benchmark):
+        parser.error("--pretrain_run and --benchmark are required to build the whole checkpoint")
+    build(args)
     return 0
 
 

@@ -356,3 +356,66 @@ def test_command_line_and_thin_script(real_results, tmp_path, capsys, monkeypatc
     with pytest.raises(SystemExit) as exited:
         runpy.run_path(str(script), run_name="__main__")
     assert exited.value.code == 0 and (tmp_path / "s" / CARD_NAME).is_file()
+
+
+def test_a_card_reads_back_into_its_values_and_refuses_a_hand_edited_one():
+    from normwear_hf import DEFAULT_CHECKPOINT
+    from normwear_hf.model_card import TEMPLATE_PATH, fill_template, read_filled
+
+    template = TEMPLATE_PATH.read_text()
+    card = (Path(DEFAULT_CHECKPOINT) / "README.md").read_text()
+    values = read_filled(template, card)
+    assert fill_template(template, values) == card and values["title"].startswith("NormWear")
+    with pytest.raises(ValueError, match="template"):
+        read_filled(template, card.replace("## Intended use", "## Use"))
+
+
+def test_refreshing_the_zero_shot_parts_keeps_the_rest_of_the_card(tmp_path):
+    import shutil
+
+    from normwear_hf import DEFAULT_CHECKPOINT
+    from normwear_hf.model_card import TEMPLATE_PATH, read_filled, refresh_zero_shot
+
+    folder = tmp_path / "bundled"
+    shutil.copytree(DEFAULT_CHECKPOINT, folder)
+    before = read_filled(TEMPLATE_PATH.read_text(), (folder / "README.md").read_text())
+    results = json.loads((folder / "zero_shot_results.json").read_text())
+    results["held_out_tasks"] = results["held_out_tasks"][:2]
+    results["macro_auroc"] = 0.777
+    (tmp_path / "zs.json").write_text(json.dumps(results))
+    refresh_zero_shot(folder, folder / "benchmark_results.json", tmp_path / "zs.json")
+    after = read_filled(TEMPLATE_PATH.read_text(), (folder / "README.md").read_text())
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed <= {"front_matter", "zero_shot", "zero_shot_usage_note", "untested_limitation"}
+    assert "zero_shot" in changed and "0.777" in after["zero_shot"]
+    assert after["training"] == before["training"] and after["evaluation"] == before["evaluation"]
+
+
+def test_swapping_the_zero_shot_head_refuses_another_backbone(tmp_path):
+    import shutil
+
+    import torch
+
+    from normwear_hf import DEFAULT_CHECKPOINT, NormWearForZeroShotClassification
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "modeling_cards"))
+    from build_bundled_checkpoint import main as build_main
+
+    bundled = tmp_path / "bundled"
+    shutil.copytree(DEFAULT_CHECKPOINT, bundled)
+    other = NormWearForZeroShotClassification.from_pretrained(bundled)
+    with torch.no_grad():
+        next(other.normwear.parameters()).add_(1.0)
+    other.save_pretrained(tmp_path / "other")
+    with pytest.raises(ValueError, match="another backbone"):
+        build_main(["--zero_shot_only", "--zero_shot_run", str(tmp_path / "other"), "--out", str(bundled)])
+    other = NormWearForZeroShotClassification.from_pretrained(bundled)
+    with torch.no_grad():
+        other.logit_scale.add_(0.5)  # a new head on the same backbone
+    other.save_pretrained(tmp_path / "other")
+    for name in ("zero_shot_results.json", "zero_shot_results.md"):
+        shutil.copy(bundled / name, tmp_path / "other" / name)
+    build_main(["--zero_shot_only", "--zero_shot_run", str(tmp_path / "other"), "--out", str(bundled)])
+    swapped = NormWearForZeroShotClassification.from_pretrained(bundled)
+    assert torch.allclose(swapped.logit_scale, other.logit_scale)
+    assert not list(bundled.glob("*.py")) and "auto_map" not in json.loads((bundled / "config.json").read_text())

@@ -38,8 +38,8 @@ from .constants import CARD_NAME, LOSS_CURVE_NAME
 from .inputs import TrainingRun, load_benchmark_results, load_training_run, load_zero_shot_results
 from .metadata import build_front_matter, model_index
 from .plots import plot_loss_curve
-from .template import TEMPLATE_PATH, fill_template
-from .writer import build_parser, main, write_model_card
+from .template import TEMPLATE_PATH, fill_template, read_filled
+from .writer import build_parser, main, refresh_zero_shot, write_model_card
 
 __all__ = [
     "CARD_NAME",
@@ -57,6 +57,8 @@ __all__ = [
     "main",
     "model_index",
     "plot_loss_curve",
+    "read_filled",
+    "refresh_zero_shot",
     "write_model_card",
 ]
 

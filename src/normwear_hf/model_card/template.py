@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["TEMPLATE_PATH", "fill_template"]
+__all__ = ["TEMPLATE_PATH", "fill_template", "read_filled"]
 
 TEMPLATE_PATH = Path(__file__).resolve().parent / "template.md"
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
@@ -33,3 +33,28 @@ def fill_template(template: str, values: Mapping[str, str]) -> str:
     ]  # a placeholder alone on its line with nothing to say leaves no blank line (e.g. in a list)
     text = _PLACEHOLDER.sub(lambda match: values[match.group(1)], "\n".join(lines))
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
+
+
+def read_filled(template: str, card: str) -> dict[str, str]:
+    """The values a card was filled with: the inverse of :func:`fill_template`, checked by filling them back.
+
+    Lets a card be regenerated in part (e.g. a new zero-shot head on the same backbone) when the inputs of its
+    other parts (the pretraining run's folder) are no longer at hand. Raises when the card does not come from
+    ``template`` (hand-edited, or another template version)."""
+    pieces = _PLACEHOLDER.split(template)
+    pattern, names = "", []
+    for index, piece in enumerate(pieces):
+        if index % 2 == 0:  # filling shrinks blank-line runs: any run of newlines matches any other
+            pattern += "\n+".join(re.escape(part) for part in re.split(r"\n+", piece))
+            continue
+        inline = pieces[index - 1].rsplit("\n", 1)[-1].strip() or pieces[index + 1].split("\n", 1)[0].strip()
+        value = "[^\n]*?" if inline else ".*?"  # a placeholder inside a line of text stays on that line
+        pattern += f"(?P={piece})" if piece in names else f"(?P<{piece}>{value})"
+        names.append(piece)
+    match = re.fullmatch(pattern + "\n*", card, re.DOTALL)
+    if match is None:
+        raise ValueError("The model card does not follow the template; regenerate it whole with write_model_card.")
+    values = match.groupdict()
+    if fill_template(template, values) != card:
+        raise ValueError("The model card's values do not fill the template back to the same card; regenerate it.")
+    return values

@@ -47,7 +47,7 @@ from .sections import (
     zero_shot_section,
     zero_shot_usage_note,
 )
-from .template import TEMPLATE_PATH, fill_template
+from .template import TEMPLATE_PATH, fill_template, read_filled
 
 __all__ = ["build_parser", "main", "write_model_card"]
 
@@ -114,6 +114,35 @@ def write_model_card(
         "nyquist_rate": f"{rate / 2:g}",
     }
     card = out_dir / CARD_NAME
+    write_text_atomic(card, fill_template(template_text, values))
+    return card
+
+
+def refresh_zero_shot(
+    out_dir: str | os.PathLike,
+    benchmark_results: str | os.PathLike,
+    zero_shot_results: str | os.PathLike,
+    *,
+    model_name: str = DEFAULT_MODEL_NAME,
+    template: str | os.PathLike | None = None,
+) -> Path:
+    """Regenerate the parts of ``out_dir/README.md`` that the zero-shot results decide (front matter, usage note,
+    zero-shot section, untested-use limitation) and keep every other part as the card states it.
+
+    For a new zero-shot head on an unchanged backbone once the pretraining run's folder (which the training
+    section is drawn from) is gone. The card must come from ``template`` (:func:`read_filled` checks it)."""
+    card = Path(out_dir) / CARD_NAME
+    template_text = Path(template or TEMPLATE_PATH).read_text()
+    values = read_filled(template_text, card.read_text())
+    results = load_benchmark_results(benchmark_results)
+    zero_shot = load_zero_shot_results(zero_shot_results)
+    front_matter = build_front_matter(results, zero_shot, model_name)
+    values.update(
+        front_matter=yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=1000).strip(),
+        zero_shot_usage_note=zero_shot_usage_note(zero_shot),
+        zero_shot=zero_shot_section(zero_shot),
+        untested_limitation=untested_limitation(results, zero_shot),
+    )
     write_text_atomic(card, fill_template(template_text, values))
     return card
 
