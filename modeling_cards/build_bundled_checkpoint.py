@@ -8,11 +8,13 @@ extractor), keeps weights and configs only (no code files and no ``auto_map``: i
 are registered; ``normwear-hf export`` adds code and ``auto_map`` for the Hub), adds the run's results and a
 model card generated from them, and refuses a folder over the 60 MB budget. Written atomically.
 
-    python modeling_cards/build_bundled_checkpoint.py --zero_shot_only --zero_shot_run runs/zs_captions
+    python modeling_cards/build_bundled_checkpoint.py --refresh --zero_shot_run runs/zs_captions \
+        --seed_ablation runs/ablation_long/evaluation.json
 
-``--zero_shot_only`` replaces only the zero-shot head of the bundled checkpoint: the new folder's backbone must
-equal the bundled one (checked tensor by tensor), the benchmark results and the card's other parts stay, and the
-card's zero-shot parts are regenerated from the new results (``model_card.refresh_zero_shot``).
+``--refresh`` keeps the bundled backbone, benchmark results and card, and changes only what is given: with
+``--zero_shot_run`` the zero-shot head (that folder's backbone must equal the bundled one, checked tensor by
+tensor) and the card's zero-shot parts; with ``--seed_ablation`` the card's pretraining-seed table
+(``model_card.refresh_model_card``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import sys
 from pathlib import Path
 
 from normwear_hf import DEFAULT_CHECKPOINT, NormWearFeatureExtractor, NormWearForZeroShotClassification
-from normwear_hf.model_card import refresh_zero_shot, write_model_card
+from normwear_hf.model_card import refresh_model_card, write_model_card
 from normwear_hf.utils.atomic import make_staging_folder, publish_folder
 
 MAX_BYTES = 60 * 1024 * 1024
@@ -60,6 +62,7 @@ def build(args: argparse.Namespace) -> Path:
         corpus=args.corpus,
         machine=args.machine,
         wall_time=args.wall_time,
+        seed_ablation=args.seed_ablation,
     )
     size = sum(path.stat().st_size for path in staging.rglob("*") if path.is_file())
     if size > MAX_BYTES:
@@ -70,48 +73,63 @@ def build(args: argparse.Namespace) -> Path:
     return out
 
 
-def replace_zero_shot_head(args: argparse.Namespace) -> Path:
-    """The bundled folder with the zero-shot head (aggregator, logit scale, calibration) of ``--zero_shot_run``."""
-    out = Path(args.out)
-    bundled = NormWearForZeroShotClassification.from_pretrained(out).normwear.state_dict()
-    model = NormWearForZeroShotClassification.from_pretrained(args.zero_shot_run).eval()
-    backbone = model.normwear.state_dict()
-    if bundled.keys() != backbone.keys() or any(not bundled[k].equal(backbone[k]) for k in bundled):
+def check_same_backbone(zero_shot_run: str, bundled: Path) -> NormWearForZeroShotClassification:
+    """The model of ``zero_shot_run``, after checking that its backbone is the bundled one, tensor by tensor."""
+    mine = NormWearForZeroShotClassification.from_pretrained(bundled).normwear.state_dict()
+    model = NormWearForZeroShotClassification.from_pretrained(zero_shot_run).eval()
+    theirs = model.normwear.state_dict()
+    if mine.keys() != theirs.keys() or any(not mine[k].equal(theirs[k]) for k in mine):
         raise ValueError(
-            f"{args.zero_shot_run} was aligned on another backbone than the bundled one; --zero_shot_only only swaps "
-            "the head. Rebuild the whole checkpoint (without --zero_shot_only) instead."
+            f"{zero_shot_run} was aligned on another backbone than the bundled one; --refresh only swaps the "
+            "zero-shot head. Rebuild the whole checkpoint (without --refresh) instead."
         )
+    return model
+
+
+def refresh(args: argparse.Namespace) -> Path:
+    """The bundled folder with the zero-shot head of ``--zero_shot_run`` and / or a new seed table in its card."""
+    out = Path(args.out)
+    model = check_same_backbone(args.zero_shot_run, out) if args.zero_shot_run else None
     staging = make_staging_folder(out, overwrite=True)
     shutil.copytree(out, staging, dirs_exist_ok=True)
-    model.save_pretrained(staging)
-    for code in staging.glob("*.py"):
-        code.unlink()
-    strip_auto_map(staging / "config.json")
-    for name in RESULT_FILES:
-        shutil.copy(Path(args.zero_shot_run) / name, staging / name)
-    refresh_zero_shot(staging, staging / "benchmark_results.json", staging / "zero_shot_results.json")
+    if model is not None:
+        model.save_pretrained(staging)
+        for code in staging.glob("*.py"):
+            code.unlink()
+        strip_auto_map(staging / "config.json")
+        for name in RESULT_FILES:
+            shutil.copy(Path(args.zero_shot_run) / name, staging / name)
+    refresh_model_card(
+        staging,
+        staging / "benchmark_results.json",
+        zero_shot_results=staging / "zero_shot_results.json" if model is not None else None,
+        seed_ablation=args.seed_ablation,
+    )
     publish_folder(staging, out)
-    print(f"replaced the zero-shot head of {out} with {args.zero_shot_run}")
+    print(f"refreshed {out}" + (f" with the zero-shot head of {args.zero_shot_run}" if model is not None else ""))
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--zero_shot_run", required=True)
-    parser.add_argument("--pretrain_run", help="the backbone's pretraining folder (required unless --zero_shot_only)")
+    parser.add_argument("--zero_shot_run", help="zero-shot folder of examples/train_zero_shot.py (the head to ship)")
+    parser.add_argument("--pretrain_run", help="the backbone's pretraining folder (required unless --refresh)")
     parser.add_argument("--benchmark", help="results.json of normwear-hf benchmark on the backbone (same)")
-    parser.add_argument("--zero_shot_only", action="store_true", help="replace only the zero-shot head (see above)")
+    parser.add_argument("--refresh", action="store_true", help="keep the bundled backbone; change only what is given")
+    parser.add_argument("--seed_ablation", help="evaluation.json of benchmarks/ablate_pretraining_objective.py")
     parser.add_argument("--out", default=DEFAULT_CHECKPOINT)
     parser.add_argument("--command")
     parser.add_argument("--corpus")
     parser.add_argument("--machine")
     parser.add_argument("--wall_time")
     args = parser.parse_args(argv)
-    if args.zero_shot_only:
-        replace_zero_shot_head(args)
+    if args.refresh:
+        if not (args.zero_shot_run or args.seed_ablation):
+            parser.error("--refresh needs --zero_shot_run, --seed_ablation or both")
+        refresh(args)
         return 0
-    if not (args.pretrain_run and args.benchmark):
-        parser.error("--pretrain_run and --benchmark are required to build the whole checkpoint")
+    if not (args.zero_shot_run and args.pretrain_run and args.benchmark):
+        parser.error("--zero_shot_run, --pretrain_run and --benchmark are required to build the whole checkpoint")
     build(args)
     return 0
 

@@ -374,7 +374,7 @@ def test_refreshing_the_zero_shot_parts_keeps_the_rest_of_the_card(tmp_path):
     import shutil
 
     from normwear_hf import DEFAULT_CHECKPOINT
-    from normwear_hf.model_card import TEMPLATE_PATH, read_filled, refresh_zero_shot
+    from normwear_hf.model_card import TEMPLATE_PATH, read_filled, refresh_model_card
 
     folder = tmp_path / "bundled"
     shutil.copytree(DEFAULT_CHECKPOINT, folder)
@@ -383,7 +383,7 @@ def test_refreshing_the_zero_shot_parts_keeps_the_rest_of_the_card(tmp_path):
     results["held_out_tasks"] = results["held_out_tasks"][:2]
     results["macro_auroc"] = 0.777
     (tmp_path / "zs.json").write_text(json.dumps(results))
-    refresh_zero_shot(folder, folder / "benchmark_results.json", tmp_path / "zs.json")
+    refresh_model_card(folder, folder / "benchmark_results.json", zero_shot_results=tmp_path / "zs.json")
     after = read_filled(TEMPLATE_PATH.read_text(), (folder / "README.md").read_text())
     changed = {name for name in before if before[name] != after[name]}
     assert changed <= {"front_matter", "zero_shot", "zero_shot_usage_note", "untested_limitation"}
@@ -408,14 +408,47 @@ def test_swapping_the_zero_shot_head_refuses_another_backbone(tmp_path):
         next(other.normwear.parameters()).add_(1.0)
     other.save_pretrained(tmp_path / "other")
     with pytest.raises(ValueError, match="another backbone"):
-        build_main(["--zero_shot_only", "--zero_shot_run", str(tmp_path / "other"), "--out", str(bundled)])
+        build_main(["--refresh", "--zero_shot_run", str(tmp_path / "other"), "--out", str(bundled)])
     other = NormWearForZeroShotClassification.from_pretrained(bundled)
     with torch.no_grad():
         other.logit_scale.add_(0.5)  # a new head on the same backbone
     other.save_pretrained(tmp_path / "other")
     for name in ("zero_shot_results.json", "zero_shot_results.md"):
         shutil.copy(bundled / name, tmp_path / "other" / name)
-    build_main(["--zero_shot_only", "--zero_shot_run", str(tmp_path / "other"), "--out", str(bundled)])
+    build_main(["--refresh", "--zero_shot_run", str(tmp_path / "other"), "--out", str(bundled)])
     swapped = NormWearForZeroShotClassification.from_pretrained(bundled)
     assert torch.allclose(swapped.logit_scale, other.logit_scale)
     assert not list(bundled.glob("*.py")) and "auto_map" not in json.loads((bundled / "config.json").read_text())
+
+
+def test_the_seed_table_renders_from_an_ablation_evaluation(tmp_path):
+    import shutil
+
+    from normwear_hf import DEFAULT_CHECKPOINT
+    from normwear_hf.model_card import TEMPLATE_PATH, load_seed_ablation, read_filled, refresh_model_card
+
+    entry = {
+        "pooling": "probe_level",
+        "seeds": [0, 1, 2],
+        "auroc": {"ecg200": [0.9, 0.92, 0.88], "eeg_eyes": [0.8, 0.82, 0.84]},
+        "vs_random": {"macro": {"point": 0.05, "low": 0.01, "high": 0.09}},
+        "vs_statistics": {"macro": {"point": 0.02, "low": -0.03, "high": 0.08}},
+        "vs_random_unseen": {"point": 0.004, "low": -0.02, "high": 0.03},
+    }
+    report = {
+        "plan": {"steps": {"mae": 2868}},
+        "unseen_tasks": ["ecg200"],
+        "date": "2026-12-01",
+        "recipes": {"mae (probe_level)": entry, "latent (probe_level)": {**entry, "seeds": [0]}},
+    }
+    (tmp_path / "evaluation.json").write_text(json.dumps(report))
+    assert list(load_seed_ablation(tmp_path / "evaluation.json", "mae")["entries"]) == ["probe_level"]
+    with pytest.raises(ValueError, match="no runs of recipe 'mae_auxiliary'"):
+        load_seed_ablation(tmp_path / "evaluation.json", "mae_auxiliary")
+    folder = tmp_path / "bundled"
+    shutil.copytree(DEFAULT_CHECKPOINT, folder)
+    refresh_model_card(folder, folder / "benchmark_results.json", seed_ablation=tmp_path / "evaluation.json")
+    values = read_filled(TEMPLATE_PATH.read_text(), (folder / "README.md").read_text())
+    table = values["seed_ablation"]
+    assert "3 seeds (2868 steps each" in table and "| probe_level | 0.860 |" in table and "+0.050" in table
+    assert "Unseen tasks" in table and "ecg200" in table

@@ -35,11 +35,17 @@ Decisions
 from .._lazy import moved_getattr
 from .comparison import RandomInitComparison, compare_with_random_init
 from .constants import CARD_NAME, LOSS_CURVE_NAME
-from .inputs import TrainingRun, load_benchmark_results, load_training_run, load_zero_shot_results
+from .inputs import (
+    TrainingRun,
+    load_benchmark_results,
+    load_seed_ablation,
+    load_training_run,
+    load_zero_shot_results,
+)
 from .metadata import build_front_matter, model_index
 from .plots import plot_loss_curve
 from .template import TEMPLATE_PATH, fill_template, read_filled
-from .writer import build_parser, main, refresh_zero_shot, write_model_card
+from .writer import build_parser, main, refresh_model_card, write_model_card
 
 __all__ = [
     "CARD_NAME",
@@ -52,13 +58,14 @@ __all__ = [
     "compare_with_random_init",
     "fill_template",
     "load_benchmark_results",
+    "load_seed_ablation",
     "load_training_run",
     "load_zero_shot_results",
     "main",
     "model_index",
     "plot_loss_curve",
     "read_filled",
-    "refresh_zero_shot",
+    "refresh_model_card",
     "write_model_card",
 ]
 

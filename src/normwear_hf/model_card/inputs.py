@@ -198,3 +198,19 @@ def load_zero_shot_results(path: str | os.PathLike) -> dict[str, Any]:
         raise malformed("'macro_auroc' must be a number")
     data["_path"] = str(path)
     return data
+
+
+def load_seed_ablation(path: str | os.PathLike, recipe: str) -> dict[str, Any]:
+    """Read the ``evaluation.json`` of ``benchmarks/ablate_pretraining_objective.py evaluate`` and keep ``recipe``'s
+    entries (one per pooling): ``{"recipe", "entries": {pooling: entry}, "plan", "unseen_tasks", "date"}``."""
+    path = Path(path)
+    hint = "pass the evaluation.json that `benchmarks/ablate_pretraining_objective.py evaluate` wrote"
+    data = read_json(path, "Pretraining-seed ablation", hint)
+    recipes = data.get("recipes") if isinstance(data, dict) else None
+    if not isinstance(recipes, dict):
+        raise ValueError(f"Pretraining-seed ablation {path} is malformed: no 'recipes' object; {hint}.")
+    entries = {entry["pooling"]: entry for name, entry in recipes.items() if name.split(" (")[0] == recipe}
+    if not entries:
+        raise ValueError(f"Pretraining-seed ablation {path} holds no runs of recipe {recipe!r}; {hint}.")
+    keys = ("plan", "unseen_tasks", "date", "statistics_auroc")
+    return {"recipe": recipe, "entries": entries, "_path": str(path), **{k: data.get(k) for k in keys}}

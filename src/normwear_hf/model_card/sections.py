@@ -538,3 +538,35 @@ def corpus_limitation(run: TrainingRun | None) -> str:
         f"them synthetic; see Training), against the paper's {PAPER_CORPUS_HOURS} h of real recordings over nine "
         "corpora. What the model learned from synthetic signals may not transfer to real devices."
     )
+
+
+def seed_ablation_section(ablation: Mapping[str, Any] | None) -> str:
+    """Three (or more) pretraining seeds of the shipped recipe against their random twins and the statistics,
+    paired: what one checkpoint's table cannot show (how much of its margin is the seed)."""
+    if ablation is None:
+        return ""
+    from ..evaluation.paired import format_difference
+
+    plan = ablation.get("plan") or {}
+    steps = (plan.get("steps") or {}).get(ablation["recipe"])
+    lines = [
+        "### Over pretraining seeds",
+        "",
+        f"The recipe `{ablation['recipe']}` pretrained with {len(next(iter(ablation['entries'].values()))['seeds'])} "
+        f"seeds ({steps} steps each, `benchmarks/ablate_pretraining_objective.py`, evaluated "
+        f"{ablation.get('date') or 'n/a'}); real tasks only, paired 95% intervals over test-set resampling, "
+        "differences averaged over the seeds.",
+        "",
+        "| pooling | macro AUROC | vs its random twin | vs 16 statistics | unseen tasks: vs random twin |",
+        "|---|---|---|---|---|",
+    ]
+    for pooling, entry in ablation["entries"].items():
+        macro = statistics.fmean(statistics.fmean(values) for values in entry["auroc"].values())
+        lines.append(
+            f"| {pooling} | {macro:.3f} | {format_difference(entry['vs_random']['macro'])} | "
+            f"{format_difference(entry['vs_statistics']['macro'])} | {format_difference(entry['vs_random_unseen'])} |"
+        )
+    unseen = ablation.get("unseen_tasks") or []
+    if unseen:
+        lines += ["", f"Unseen tasks (their recordings are not in the pretraining corpus): {', '.join(unseen)}."]
+    return "\n".join(lines)

@@ -28,6 +28,7 @@ from .inputs import (
     TrainingRun,
     is_number,
     load_benchmark_results,
+    load_seed_ablation,
     load_training_run,
     load_zero_shot_results,
     read_json,
@@ -40,6 +41,7 @@ from .sections import (
     card_title,
     corpus_limitation,
     evaluation_section,
+    seed_ablation_section,
     summary_paragraph,
     training_section,
     untested_limitation,
@@ -65,6 +67,8 @@ def write_model_card(
     model_name: str = DEFAULT_MODEL_NAME,
     tie_tolerance: float = TIE_TOLERANCE,
     template: str | os.PathLike | None = None,
+    seed_ablation: str | os.PathLike | None = None,
+    seed_recipe: str = "mae",
 ) -> Path:
     """Write ``out_dir/README.md`` (and ``loss_curve.png``, and the benchmark's ``task_scores.png``); return the card.
 
@@ -79,6 +83,8 @@ def write_model_card(
         model_name: the ``model-index`` name.
         tie_tolerance: main-metric differences up to this count as ties against random init.
         template: another template file (default: the package's ``model_card/template.md``).
+        seed_ablation, seed_recipe: the ``evaluation.json`` of the pretraining ablation, and the recipe of this
+            model in it: its seeds against their random twins (:func:`load_seed_ablation`); optional.
 
     Every input is read and checked before anything is written; problems raise a ``ValueError`` naming the file.
     """
@@ -106,6 +112,9 @@ def write_model_card(
         "zero_shot_usage_note": zero_shot_usage_note(zero_shot),
         "training": training_section(run, config, architecture, command, corpus, machine, wall_time, loss_curve),
         "evaluation": evaluation_section(results, comparison, task_scores),
+        "seed_ablation": seed_ablation_section(
+            load_seed_ablation(seed_ablation, seed_recipe) if seed_ablation is not None else None
+        ),
         "zero_shot": zero_shot_section(zero_shot),
         "corpus_limitation": corpus_limitation(run),
         "benchmark_limitation": benchmark_limitation(results, comparison),
@@ -118,31 +127,38 @@ def write_model_card(
     return card
 
 
-def refresh_zero_shot(
+def refresh_model_card(
     out_dir: str | os.PathLike,
     benchmark_results: str | os.PathLike,
-    zero_shot_results: str | os.PathLike,
     *,
+    zero_shot_results: str | os.PathLike | None = None,
+    seed_ablation: str | os.PathLike | None = None,
+    seed_recipe: str = "mae",
     model_name: str = DEFAULT_MODEL_NAME,
     template: str | os.PathLike | None = None,
 ) -> Path:
-    """Regenerate the parts of ``out_dir/README.md`` that the zero-shot results decide (front matter, usage note,
-    zero-shot section, untested-use limitation) and keep every other part as the card states it.
+    """Regenerate the parts of ``out_dir/README.md`` whose inputs are given and keep every other part as the card
+    states it: with ``zero_shot_results`` the front matter, usage note, zero-shot section and untested-use
+    limitation; with ``seed_ablation`` the pretraining-seed table.
 
-    For a new zero-shot head on an unchanged backbone once the pretraining run's folder (which the training
-    section is drawn from) is gone. The card must come from ``template`` (:func:`read_filled` checks it)."""
+    For a new zero-shot head on an unchanged backbone, or a new seed ablation, once the pretraining run's folder
+    (which the training section is drawn from) is gone. The card must come from ``template`` (:func:`read_filled`
+    checks it)."""
     card = Path(out_dir) / CARD_NAME
     template_text = Path(template or TEMPLATE_PATH).read_text()
     values = read_filled(template_text, card.read_text())
-    results = load_benchmark_results(benchmark_results)
-    zero_shot = load_zero_shot_results(zero_shot_results)
-    front_matter = build_front_matter(results, zero_shot, model_name)
-    values.update(
-        front_matter=yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=1000).strip(),
-        zero_shot_usage_note=zero_shot_usage_note(zero_shot),
-        zero_shot=zero_shot_section(zero_shot),
-        untested_limitation=untested_limitation(results, zero_shot),
-    )
+    if zero_shot_results is not None:
+        results = load_benchmark_results(benchmark_results)
+        zero_shot = load_zero_shot_results(zero_shot_results)
+        front_matter = build_front_matter(results, zero_shot, model_name)
+        values.update(
+            front_matter=yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=1000).strip(),
+            zero_shot_usage_note=zero_shot_usage_note(zero_shot),
+            zero_shot=zero_shot_section(zero_shot),
+            untested_limitation=untested_limitation(results, zero_shot),
+        )
+    if seed_ablation is not None:
+        values["seed_ablation"] = seed_ablation_section(load_seed_ablation(seed_ablation, seed_recipe))
     write_text_atomic(card, fill_template(template_text, values))
     return card
 
