@@ -65,7 +65,6 @@ def run(args: argparse.Namespace) -> None:
         caption_retime_fraction=args.caption_retime_fraction,
         progress=not args.no_progress,
     )
-    started = time.perf_counter()
     base, extractor, encoder, splits, data = prepare_run(base_args)
     done.setdefault("arguments", dataclasses.asdict(base_args))  # the first run's; variants record their own
     done["captioned_views"] = len(splits.captioned)
@@ -84,13 +83,10 @@ def run(args: argparse.Namespace) -> None:
                     model.save_pretrained(out / key)
                     extractor.save_pretrained(out / key)
             entry["train_s"] = time.perf_counter() - clock
-            entry["prepare_s"] = time.perf_counter() - started - entry["train_s"]
             entry["caption_retime_fraction"] = args.caption_retime_fraction
             done = _merged(path, done, key, entry)
-            print(
-                f"{key}: "
-                + ", ".join(f"{a} held-out {e['held_out_macro']:.3f}" for a, e in entry.items() if a != "train_s")
-            )
+            scores = [f"{a} held-out {entry[a]['held_out_macro']:.3f}" for a in args.aggregators]
+            print(f"{key}: " + ", ".join(scores), flush=True)
 
 
 def _merged(path: Path, done: dict, key: str, entry: dict) -> dict:
