@@ -36,51 +36,44 @@ BREATHING_RANGES = {"slow": (6.0, 10.0), "fast": (22.0, 35.0)}
 BAND_MARGIN_BPM = 5.0
 
 
-def _simulated(signal: np.ndarray, rate: float, kind: str, name: str, index: int) -> dict[str, Any]:
-    return make_example(
-        [np.asarray(signal, dtype=np.float32)], [rate], [kind], recording_id=f"{name}-{index:04d}", source=name
-    )
+def _simulated_views(
+    name: str, kind: str, rate: float, ranges: Mapping[str, tuple[float, float]], per_class: int, seed: int, simulate
+) -> list[View]:
+    """``per_class`` one-channel views per class, each ``simulate(value drawn in the class's range, random state)``."""
+    rng = np.random.default_rng(seed)
+    views: list[View] = []
+    for key, (low, high) in ranges.items():
+        for _ in range(per_class):
+            signal = np.asarray(simulate(float(rng.uniform(low, high)), int(rng.integers(2**31))), dtype=np.float32)
+            row = make_example([signal], [rate], [kind], recording_id=f"{name}-{len(views):04d}", source=name)
+            views.append((row, key))
+    return views
 
 
 def ecgsyn_views(per_class: int = 30, seed: int = HELD_OUT_SEED) -> list[View]:
     """10 s of ECGSYN ECG at 500 Hz per view, the heart rate drawn inside one band per class."""
     import neurokit2 as nk
 
-    rng = np.random.default_rng(seed)
-    views: list[View] = []
-    for key, (low, high) in HEART_RATE_RANGES.items():
-        for _ in range(per_class):
-            ecg = nk.ecg_simulate(
-                duration=10,
-                sampling_rate=500,
-                heart_rate=float(rng.uniform(low, high)),
-                heart_rate_std=1.0,
-                noise=0.01,
-                method="ecgsyn",
-                random_state=int(rng.integers(2**31)),
-            )
-            views.append((_simulated(ecg, 500.0, "ecg", "heart_rate_ecgsyn", len(views)), key))
-    return views
+    def simulate(bpm: float, state: int) -> np.ndarray:
+        return nk.ecg_simulate(
+            duration=10, sampling_rate=500, heart_rate=bpm, heart_rate_std=1.0, noise=0.01, method="ecgsyn",
+            random_state=state,
+        )  # fmt: skip
+
+    return _simulated_views("heart_rate_ecgsyn", "ecg", 500.0, HEART_RATE_RANGES, per_class, seed, simulate)
 
 
 def belt_views(per_class: int = 30, seed: int = HELD_OUT_SEED) -> list[View]:
     """30 s of breathmetrics respiration at 40 Hz per view, slow or fast breathing."""
     import neurokit2 as nk
 
-    rng = np.random.default_rng(seed + 1)
-    views: list[View] = []
-    for key, (low, high) in BREATHING_RANGES.items():
-        for _ in range(per_class):
-            resp = nk.rsp_simulate(
-                duration=30,
-                sampling_rate=40,
-                respiratory_rate=float(rng.uniform(low, high)),
-                noise=0.02,
-                method="breathmetrics",
-                random_state=int(rng.integers(2**31)),
-            )
-            views.append((_simulated(resp, 40.0, "resp", "breathing_rate_belt", len(views)), key))
-    return views
+    def simulate(per_min: float, state: int) -> np.ndarray:
+        return nk.rsp_simulate(
+            duration=30, sampling_rate=40, respiratory_rate=per_min, noise=0.02, method="breathmetrics",
+            random_state=state,
+        )  # fmt: skip
+
+    return _simulated_views("breathing_rate_belt", "resp", 40.0, BREATHING_RANGES, per_class, seed + 1, simulate)
 
 
 def real_heart_rate_views(sources: Iterable[str] = HELD_OUT_REAL_SOURCES) -> list[View]:
