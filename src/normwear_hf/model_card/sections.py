@@ -419,6 +419,14 @@ def zero_shot_section(zero_shot: Mapping[str, Any] | None) -> str:
     lines = []
     if zero_shot.get("text_encoder"):
         lines += [f"Text encoder (frozen): `{zero_shot['text_encoder']}`.", ""]
+    objective = zero_shot.get("objective") or (zero_shot.get("arguments") or {}).get("objective")
+    if objective == "captions":
+        lines += [
+            "Aligned caption-contrastively: each training view against the batch's captions of its physiology "
+            "(13 concept families, same-family hard negatives; views at other rates, units and signs), with a "
+            "quarter of the steps on the held-in tasks' label sets (docs/zero_shot.md).",
+            "",
+        ]
     held_in = zero_shot.get("held_in_tasks") or []
     if held_in:
         lines += [
