@@ -152,7 +152,8 @@ def to_markdown(done: dict) -> str:
         "```bash",
         f"python benchmarks/zero_shot_held_out.py run --model {arguments['model']} --out runs/zs_heldout "
         f"--seeds {' '.join(map(str, seeds))} --synthetic_count {arguments['synthetic_count']} "
-        f"--steps {arguments['steps']} --refine_steps {arguments['refine_steps']}",
+        f"--steps {arguments['steps']} --refine_steps {arguments['refine_steps']} "
+        f"--caption_retime_fraction {arguments['caption_retime_fraction']}",
         "python benchmarks/zero_shot_held_out.py report --out runs/zs_heldout --write",
         "```",
         "",
