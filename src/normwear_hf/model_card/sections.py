@@ -574,6 +574,8 @@ def seed_ablation_section(ablation: Mapping[str, Any] | None) -> str:
             f"| {pooling} | {macro:.3f} | {format_difference(entry['vs_random']['macro'])} | "
             f"{format_difference(entry['vs_statistics']['macro'])} | {format_difference(entry['vs_random_unseen'])} |"
         )
+    if plan.get("note"):
+        lines += ["", f"Note on these runs: {plan['note']}."]
     unseen = ablation.get("unseen_tasks") or []
     if unseen:
         lines += ["", f"Unseen tasks (their recordings are not in the pretraining corpus): {', '.join(unseen)}."]
