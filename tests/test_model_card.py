@@ -452,3 +452,6 @@ def test_the_seed_table_renders_from_an_ablation_evaluation(tmp_path):
     table = values["seed_ablation"]
     assert "3 seeds (2868 steps each" in table and "| probe_level | 0.860 |" in table and "+0.050" in table
     assert "Unseen tasks" in table and "ecg200" in table
+    assert "Task notes" in values["evaluation"] and "Task notes" not in table  # each part keeps its own text
+    before = read_filled(TEMPLATE_PATH.read_text(), (Path(DEFAULT_CHECKPOINT) / "README.md").read_text())
+    assert values["evaluation"] == before["evaluation"] and values["zero_shot"] == before["zero_shot"]

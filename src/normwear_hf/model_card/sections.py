@@ -552,14 +552,15 @@ def seed_ablation_section(ablation: Mapping[str, Any] | None) -> str:
     """Three (or more) pretraining seeds of the shipped recipe against their random twins and the statistics,
     paired: what one checkpoint's table cannot show (how much of its margin is the seed)."""
     if ablation is None:
-        return ""
+        return (
+            "Not measured for this card (no `--seed_ablation`): the table above is one pretraining run, and how much "
+            "of its margin over random weights is the seed is not known."
+        )
     from ..evaluation.paired import format_difference
 
     plan = ablation.get("plan") or {}
     steps = (plan.get("steps") or {}).get(ablation["recipe"])
     lines = [
-        "### Over pretraining seeds",
-        "",
         f"The recipe `{ablation['recipe']}` pretrained with {len(next(iter(ablation['entries'].values()))['seeds'])} "
         f"seeds ({steps} steps each, `benchmarks/ablate_pretraining_objective.py`, evaluated "
         f"{ablation.get('date') or 'n/a'}); real tasks only, paired 95% intervals over test-set resampling, "

@@ -39,16 +39,24 @@ def read_filled(template: str, card: str) -> dict[str, str]:
     """The values a card was filled with: the inverse of :func:`fill_template`, checked by filling them back.
 
     Lets a card be regenerated in part (e.g. a new zero-shot head on the same backbone) when the inputs of its
-    other parts (the pretraining run's folder) are no longer at hand. Raises when the card does not come from
-    ``template`` (hand-edited, or another template version)."""
+    other parts (the pretraining run's folder) are no longer at hand. Two placeholders with only newlines between
+    them could split their text anywhere, so the first holds one line (single newline between) or one paragraph
+    (blank line between); the template keeps multi-paragraph values apart with literal text (a heading). Raises
+    when the card does not come from ``template`` (hand-edited, or another template version)."""
     pieces = _PLACEHOLDER.split(template)
     pattern, names = "", []
     for index, piece in enumerate(pieces):
         if index % 2 == 0:  # filling shrinks blank-line runs: any run of newlines matches any other
             pattern += "\n+".join(re.escape(part) for part in re.split(r"\n+", piece))
             continue
-        inline = pieces[index - 1].rsplit("\n", 1)[-1].strip() or pieces[index + 1].split("\n", 1)[0].strip()
-        value = "[^\n]*?" if inline else ".*?"  # a placeholder inside a line of text stays on that line
+        before, after = pieces[index - 1], pieces[index + 1]
+        inline = before.rsplit("\n", 1)[-1].strip() or after.split("\n", 1)[0].strip()
+        if inline or (not after.strip() and "\n\n" not in after):
+            value = "[^\n]*?"  # inside a line of text, or a line-per-item list: one line
+        elif not after.strip():
+            value = "(?:(?!\n\n).)*?"  # right before another placeholder: one paragraph (else ambiguous)
+        else:
+            value = ".*?"
         pattern += f"(?P={piece})" if piece in names else f"(?P<{piece}>{value})"
         names.append(piece)
     match = re.fullmatch(pattern + "\n*", card, re.DOTALL)

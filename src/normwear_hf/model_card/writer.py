@@ -136,6 +136,7 @@ def refresh_model_card(
     seed_recipe: str = "mae",
     model_name: str = DEFAULT_MODEL_NAME,
     template: str | os.PathLike | None = None,
+    card_template: str | os.PathLike | None = None,
 ) -> Path:
     """Regenerate the parts of ``out_dir/README.md`` whose inputs are given and keep every other part as the card
     states it: with ``zero_shot_results`` the front matter, usage note, zero-shot section and untested-use
@@ -143,10 +144,12 @@ def refresh_model_card(
 
     For a new zero-shot head on an unchanged backbone, or a new seed ablation, once the pretraining run's folder
     (which the training section is drawn from) is gone. The card must come from ``template`` (:func:`read_filled`
-    checks it)."""
+    checks it); ``card_template`` is the template the card was written with when it differs (an earlier version:
+    its values carry over, placeholders new to ``template`` take their empty-input text)."""
     card = Path(out_dir) / CARD_NAME
     template_text = Path(template or TEMPLATE_PATH).read_text()
-    values = read_filled(template_text, card.read_text())
+    values = read_filled(Path(card_template).read_text() if card_template else template_text, card.read_text())
+    values.setdefault("seed_ablation", seed_ablation_section(None))
     if zero_shot_results is not None:
         results = load_benchmark_results(benchmark_results)
         zero_shot = load_zero_shot_results(zero_shot_results)
