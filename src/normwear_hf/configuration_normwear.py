@@ -24,6 +24,7 @@ ZERO_SHOT_FIELDS = (
     "zero_shot_hidden_size",
     "zero_shot_calibration_temperature",
     "zero_shot_default_question",
+    "zero_shot_rhythm_size",
     "text_hidden_size",
     "text_encoder_name_or_path",
     "msitf_importance_weight",
@@ -157,6 +158,8 @@ class NormWearConfig(PretrainedConfig):
         zero_shot_calibration_temperature: logits are divided by it before the softmax over candidate labels;
             fitted on held-in data after training so that scores are calibrated probabilities.
         zero_shot_default_question: the question embedded when a caller gives none.
+        zero_shot_rhythm_size: length of the per-channel rhythm descriptor the zero-shot head also reads (one extra
+            token per channel; ``rhythm_features.RHYTHM_SIZE`` for the shipped head); 0 (default) reads none.
     """
 
     model_type = "normwear"
@@ -213,6 +216,7 @@ class NormWearConfig(PretrainedConfig):
         msitf_gumbel_tau: float = 0.5,
         zero_shot_calibration_temperature: float = 1.0,
         zero_shot_default_question: str = "What does this physiological signal show?",
+        zero_shot_rhythm_size: int = 0,
         **kwargs: Any,
     ) -> None:
         """Over 80 lines on purpose: one keyword and one assignment per documented field (transformers' config
@@ -276,6 +280,7 @@ class NormWearConfig(PretrainedConfig):
         self.msitf_gumbel_tau = msitf_gumbel_tau
         self.zero_shot_calibration_temperature = zero_shot_calibration_temperature
         self.zero_shot_default_question = zero_shot_default_question
+        self.zero_shot_rhythm_size = zero_shot_rhythm_size
         super().__init__(**kwargs)
         self._validate()
 
@@ -424,6 +429,11 @@ class NormWearConfig(PretrainedConfig):
                 raise ValueError(f"NormWearConfig.{name} must be a positive finite number, got {value!r}.")
         if not isinstance(self.zero_shot_default_question, str) or not self.zero_shot_default_question.strip():
             raise ValueError("NormWearConfig.zero_shot_default_question must be a non-empty sentence.")
+        rhythm = self.zero_shot_rhythm_size
+        if isinstance(rhythm, bool) or not isinstance(rhythm, int) or rhythm < 0:
+            raise ValueError(
+                f"NormWearConfig.zero_shot_rhythm_size must be 0 (off) or a positive integer, got {rhythm!r}."
+            )
 
 
 def _check_positive_int(config: NormWearConfig, name: str) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 from transformers.feature_extraction_utils import BatchFeature, FeatureExtractionMixin
 from transformers.utils import logging
 
+from .rhythm_features import rhythm_values
 from .signal_processing import (
     DEFAULT_SCALES,
     TARGET_SAMPLING_RATE,
@@ -563,6 +564,7 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         long_input: str | None = None,
         device=None,
         return_signal: bool = False,
+        return_rhythm: bool = False,
     ) -> BatchFeature:
         """Preprocess one recording ``[C, T]``, a batch ``[B, C, T]`` or a list of recordings.
 
@@ -581,6 +583,9 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
                 outputs are placed there.
             return_signal: also return `signal_values` float32 `[N, C_max, window_length - 2]`, the cleaned
                 65 Hz signal aligned with the CWT time axis (a reconstruction target for pretraining).
+            return_rhythm: also return `rhythm_values` float32 `[N, C_max, RHYTHM_SIZE]`, each channel window's
+                rhythm descriptor (`rhythm_features`, from the window before cleaning), which a zero-shot head with
+                `config.zero_shot_rhythm_size` reads.
         """
         long_input = self.long_input if long_input is None else long_input
         windows, types, names = self._prepare(signals, sampling_rate, channel_types, channel_names, long_input)
@@ -593,7 +598,7 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
                 "(a rate given in the wrong unit multiplies the length)."
             )
         return self._featurize(
-            windows, types, names, self._tensor_kind(return_tensors), long_input, device, return_signal
+            windows, types, names, self._tensor_kind(return_tensors), long_input, device, return_signal, return_rhythm
         )
 
     def recording_levels(self, signals, sampling_rate=None, channel_types=None) -> list[np.ndarray]:
@@ -624,6 +629,7 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         desc: str = "windows",
         max_channel_windows: int | None = MAX_CHANNEL_WINDOWS,
         return_windows: bool = False,
+        return_rhythm: bool = False,
     ) -> Iterator[BatchFeature]:
         """The output of ``__call__(..., long_input="split")`` in pieces of at most ``max_windows`` windows.
 
@@ -636,7 +642,8 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         hold every window's scalogram at once (about 0.3 MB per channel and window). ``recording_index`` keeps
         counting recordings of the whole input. ``progress`` shows a bar over the pieces (default: when there is
         more than one). ``return_windows`` adds ``raw_windows``: the piece's windows as a list of ``[C, l]`` float64
-        arrays at the model rate before cleaning (gaps filled), which signal-quality checks need.
+        arrays at the model rate before cleaning (gaps filled), which signal-quality checks need; ``return_rhythm``
+        adds ``rhythm_values`` as ``__call__`` does.
         """
         for name, value in (("max_windows", max_windows), ("max_channel_windows", max_channel_windows)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -651,7 +658,9 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
             from tqdm.auto import tqdm
 
             for start, stop in tqdm(bounds, desc=desc, unit="batch", disable=not show):
-                features = self._featurize(windows[start:stop], types, names, tensor_kind, "split", device)
+                features = self._featurize(
+                    windows[start:stop], types, names, tensor_kind, "split", device, return_rhythm=return_rhythm
+                )
                 if return_windows:
                     features["raw_windows"] = [window for _, window in windows[start:stop]]
                 yield features
@@ -676,7 +685,15 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
         return self._make_windows(arrays, full_lengths, long_input), types, names
 
     def _featurize(
-        self, windows, types, names, tensor_kind: str, long_input: str, device=None, return_signal: bool = False
+        self,
+        windows,
+        types,
+        names,
+        tensor_kind: str,
+        long_input: str,
+        device=None,
+        return_signal: bool = False,
+        return_rhythm: bool = False,
     ) -> BatchFeature:
         """Clean, differentiate and transform ``windows`` (``(recording, [C, l])`` pairs) into model inputs."""
         window = self.window_length
@@ -705,6 +722,8 @@ class NormWearFeatureExtractor(FeatureExtractionMixin):
             signal_values = np.zeros((n_rows, c_max, window - 2), dtype=np.float32)
             signal_values[row_of, chan_of] = planes[:, 0]
             data["signal_values"] = signal_values
+        if return_rhythm:
+            data["rhythm_values"] = rhythm_values([w for _, w in windows], self.sampling_rate)
         if long_input == "split":
             data["recording_index"] = np.array([r for r, _ in windows], dtype=np.int64)
         if tensor_kind == "pt":

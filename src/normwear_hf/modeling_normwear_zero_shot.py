@@ -45,8 +45,9 @@ class NormWearZeroShotOutput(ModelOutput):
         loss: cross-entropy of ``logits`` against ``labels`` (when labels are given).
         logits: ``[batch, labels]`` scaled cosines between signal and label embeddings (before calibration).
         signal_embeds: ``[batch, text_hidden]`` unit-norm signal embeddings in the text space.
-        aggregation_weights: ``[batch, channels, 1 + patches]`` how much each token contributed (sums to 1 per
-            recording; zeros for padding): where the model looked.
+        aggregation_weights: ``[batch, channels, 1 + patches]`` how much each token contributed (zeros for
+            padding): where the model looked. They sum to 1 per recording, less the share of the rhythm tokens when
+            the head reads them (``config.zero_shot_rhythm_size``).
     """
 
     loss: torch.Tensor | None = None
@@ -140,6 +141,26 @@ class NormWearMeanLinearAggregator(nn.Module):
 AGGREGATOR_CLASSES = {"msitf": NormWearMSiTF, "mean_linear": NormWearMeanLinearAggregator}
 
 
+class NormWearRhythmEncoder(nn.Module):
+    """Each channel's rhythm descriptor (``rhythm_features``) -> one token of the backbone's width.
+
+    The backbone's wavelet patches carry a beat's shape better than the beat count (ECG heart rate is probed at
+    AUROC 0.77 from its tokens against 0.97 for PPG), so the head reads the count from the descriptor; the token
+    joins the channel's tokens and the aggregator weighs it as any other."""
+
+    def __init__(self, config: NormWearConfig) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(config.zero_shot_rhythm_size, config.hidden_size),
+            nn.GELU(),
+            nn.Linear(config.hidden_size, config.hidden_size),
+        )
+
+    def forward(self, rhythm_values: torch.Tensor) -> torch.Tensor:
+        """``[B, C, R]`` -> ``[B, C, 1, D]``."""
+        return self.layers(rhythm_values)[:, :, None]
+
+
 class NormWearForZeroShotClassification(NormWearPreTrainedModel):
     """Backbone + zero-shot aggregator: scores candidate labels (as sentence embeddings) for recordings.
 
@@ -155,6 +176,7 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
         super().__init__(config)
         self.normwear = NormWearModel(config)
         self.aggregator = AGGREGATOR_CLASSES[config.zero_shot_aggregator](config)
+        self.rhythm = NormWearRhythmEncoder(config) if config.zero_shot_rhythm_size else None
         self.logit_scale = nn.Parameter(torch.tensor(LOGIT_SCALE_INIT))
         self.post_init()
 
@@ -180,12 +202,19 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
         super().save_pretrained(save_directory, *args, **kwargs)
 
     def aggregate(
-        self, last_hidden_state: torch.Tensor, token_mask: torch.Tensor, question_embeds: torch.Tensor | None = None
+        self,
+        last_hidden_state: torch.Tensor,
+        token_mask: torch.Tensor,
+        question_embeds: torch.Tensor | None = None,
+        rhythm_values: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Backbone tokens ``[B, C, 1 + P, D]`` -> unit-norm text-space embeddings ``[B, T]`` and the weights
-        ``[B, C, 1 + P]``. Works on cached backbone outputs, which is how the aggregator is trained."""
+        ``[B, C, 1 + P]``. Works on cached backbone outputs, which is how the aggregator is trained. A head with
+        ``config.zero_shot_rhythm_size`` also needs ``rhythm_values`` ``[B, C, R]`` (the feature extractor's, with
+        ``return_rhythm=True``): one more token per channel."""
         batch, channels, length, width = last_hidden_state.shape
         token_mask = token_mask.bool()
+        rhythm_tokens = self.rhythm_tokens(rhythm_values, (batch, channels), last_hidden_state.dtype)
         if question_embeds is None:
             if self.config.zero_shot_aggregator == "msitf":
                 raise ValueError(
@@ -198,13 +227,38 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
             question_embeds = question_embeds.expand(batch, -1)
         num_scale_patches = self.config.num_scales // self.config.patch_size[1]
         recency = token_recency(token_mask, num_scale_patches, self.config.msitf_recency_decay)
+        if rhythm_tokens is not None:  # one more token per real channel, as recent as its [CLS]
+            last_hidden_state = torch.cat([last_hidden_state, rhythm_tokens], dim=2)
+            recency = torch.cat([recency, recency[..., :1]], dim=2)
+            token_mask = torch.cat([token_mask, token_mask[..., :1]], dim=2)
+        tokens = last_hidden_state.shape[2]
         embeds, weights = self.aggregator(
-            last_hidden_state.reshape(batch, channels * length, width),
-            token_mask.reshape(batch, channels * length),
-            recency.reshape(batch, channels * length).to(last_hidden_state.dtype),
+            last_hidden_state.reshape(batch, channels * tokens, width),
+            token_mask.reshape(batch, channels * tokens),
+            recency.reshape(batch, channels * tokens).to(last_hidden_state.dtype),
             question_embeds,
         )
-        return F.normalize(embeds, dim=-1), weights.reshape(batch, channels, length)
+        return F.normalize(embeds, dim=-1), weights.reshape(batch, channels, tokens)[..., :length]
+
+    def rhythm_tokens(
+        self, rhythm_values: torch.Tensor | None, batch_channels: tuple[int, int], dtype: torch.dtype
+    ) -> torch.Tensor | None:
+        """The rhythm encoder's tokens ``[B, C, 1, D]``, or None for a head that reads no rhythm."""
+        if self.rhythm is None:
+            return None
+        expected = (*batch_channels, self.config.zero_shot_rhythm_size)
+        if rhythm_values is None:
+            raise ValueError(
+                "This zero-shot head reads each channel's rhythm descriptor (config.zero_shot_rhythm_size="
+                f"{self.config.zero_shot_rhythm_size}): pass rhythm_values, which the feature extractor returns with "
+                "return_rhythm=True (the zero-shot pipeline does this for you)."
+            )
+        if tuple(rhythm_values.shape) != expected:
+            raise ValueError(
+                f"rhythm_values must be [batch, channels, {self.config.zero_shot_rhythm_size}] = {list(expected)}, got "
+                f"{list(rhythm_values.shape)}: take them from the same feature-extractor call as input_values."
+            )
+        return self.rhythm(rhythm_values.to(device=self.logit_scale.device, dtype=dtype))
 
     def similarity_logits(self, signal_embeds: torch.Tensor, text_embeds: torch.Tensor) -> torch.Tensor:
         """Scaled cosines ``[B, L]`` against label sentences ``[L, T]`` (shared) or ``[B, L, T]`` (per row)."""
@@ -242,6 +296,7 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
         channel_types: list | None = None,
         channel_names: list | None = None,
         input_levels: torch.Tensor | None = None,
+        rhythm_values: torch.Tensor | None = None,
     ) -> NormWearZeroShotOutput | tuple:
         r"""
         Args:
@@ -251,11 +306,15 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
                 ``[batch, labels, text_hidden]``, from ``config.text_encoder_name_or_path``.
             question_embeds: the task question's sentence embedding, ``[text_hidden]`` or ``[batch, text_hidden]``.
             labels: ``[batch]`` index of the true label -> cross-entropy loss.
+            rhythm_values: ``[batch, channels, config.zero_shot_rhythm_size]`` from the feature extractor with
+                ``return_rhythm=True``; required by a head that reads rhythm, ignored otherwise.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.backbone_frozen):
             outputs = self.normwear(input_values, channel_mask=channel_mask, time_mask=time_mask, return_dict=True)
-        signal_embeds, weights = self.aggregate(outputs.last_hidden_state, outputs.token_mask, question_embeds)
+        signal_embeds, weights = self.aggregate(
+            outputs.last_hidden_state, outputs.token_mask, question_embeds, rhythm_values
+        )
         logits = self.similarity_logits(signal_embeds, text_embeds)
         loss = F.cross_entropy(logits.float(), labels.to(logits.device)) if labels is not None else None
         output = NormWearZeroShotOutput(
@@ -268,6 +327,7 @@ __all__ = [
     "NormWearForZeroShotClassification",
     "NormWearMSiTF",
     "NormWearMeanLinearAggregator",
+    "NormWearRhythmEncoder",
     "NormWearZeroShotOutput",
     "masked_softmax",
     "token_recency",

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
 from .captioned import CaptionBank
-from .engine import WindowTokens, pad_windows
+from .engine import WindowTokens
 from .prompts import GENERIC_TEMPLATES, PromptTask
 from .text_encoder import DEFAULT_TEXT_ENCODER, SentenceEncoder
 
@@ -58,6 +58,8 @@ class ZeroShotArguments:
     """With ``objective="captions"``: the share of captioned views at another rate, unit and sign."""
     caption_retime_fraction: float = 0.5
     """With ``objective="captions"``: the share of ECG / PPG / respiration views played faster or slower."""
+    rhythm: bool = True
+    """The head also reads each channel's rhythm descriptor (``rhythm_features``), one more token per channel."""
     seed: int = 0
     progress: bool = True
 
@@ -95,6 +97,7 @@ class AlignmentObjective(nn.Module):
         self,
         hidden: torch.Tensor,
         mask: torch.Tensor,
+        rhythm: torch.Tensor,
         question: torch.Tensor,
         text: torch.Tensor,
         labels: torch.Tensor,
@@ -102,7 +105,7 @@ class AlignmentObjective(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (total loss, contrastive part). ``labels`` are class indices ``[B]`` (task steps) or, in caption
         steps, probabilities over the candidates ``[B, M]`` (multi-positive); ``refine`` needs indices."""
-        embeds, _ = self.model.aggregate(hidden, mask, question)
+        embeds, _ = self.model.aggregate(hidden, mask, question, rhythm)
         logits = self.model.similarity_logits(embeds, text)
         contrastive = F.cross_entropy(logits.float(), labels)
         loss = contrastive
@@ -151,10 +154,10 @@ def task_batch(
     """A task step's batch: class-balanced views, a random question and one sentence per class for each row."""
     classes = rng.choices(range(len(cache.by_class)), k=args.batch_size)
     picks = [int(rng.choice(cache.by_class[k])) for k in classes]
-    hidden, mask = pad_windows([cache.tokens.hidden[i] for i in picks], [cache.tokens.mask[i] for i in picks])
+    hidden, mask, rhythm = cache.tokens.batch(picks)
     question, text = bank.sample(len(picks), generator)
     text = add_wrong_answers(text, others, args.cross_task_negatives, generator)
-    return hidden, drop_tokens(mask, args.token_dropout, generator), question, text, torch.as_tensor(classes)
+    return hidden, drop_tokens(mask, args.token_dropout, generator), rhythm, question, text, torch.as_tensor(classes)
 
 
 def cosine_schedule(total: int) -> Callable[[int], float]:

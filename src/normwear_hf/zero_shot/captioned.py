@@ -21,7 +21,7 @@ import torch
 from scipy.signal import resample
 
 from .captions import Caption, hard_negative, row_facts, segment_captions
-from .engine import WindowTokens, pad_windows
+from .engine import WindowTokens
 from .prompts import HEART_RATE_QUESTIONS
 from .views import channel_view
 
@@ -221,10 +221,9 @@ class CaptionBank:
     def __len__(self) -> int:
         return len(self.captions)
 
-    def sample(
-        self, batch: int, rng: random.Random, generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """-> hidden ``[B, C, L, D]``, mask, questions ``[B, T]``, candidate texts ``[M, T]``, targets ``[B, M]``."""
+    def sample(self, batch: int, rng: random.Random, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """-> hidden ``[B, C, L, D]``, mask, rhythm ``[B, C, R]``, questions ``[B, T]``, candidate texts ``[M, T]``,
+        targets ``[B, M]``."""
         picks = [rng.randrange(len(self)) for _ in range(batch)]
         chosen = [rng.randrange(len(self.captions[i])) for i in picks]
         candidates: list[int] = []
@@ -241,5 +240,5 @@ class CaptionBank:
         for view, k in zip(picks, chosen):
             bank = self.questions[self.families[view][k]]
             questions.append(bank[int(torch.randint(len(bank), (1,), generator=generator))])
-        hidden, mask = pad_windows([self.tokens.hidden[i] for i in picks], [self.tokens.mask[i] for i in picks])
-        return hidden, mask, torch.stack(questions), self.texts[candidates], targets
+        hidden, mask, rhythm = self.tokens.batch(picks)
+        return hidden, mask, rhythm, torch.stack(questions), self.texts[candidates], targets

@@ -29,11 +29,28 @@ from ..zero_shot_labels_normwear import (  # noqa: F401  (their home before the 
 @dataclass
 class WindowTokens:
     """Frozen backbone outputs of windows: ``hidden`` ``[W, C, 1 + P, D]`` (float16 to save memory), ``mask``
-    ``[W, C, 1 + P]``, and for each window the index of its recording."""
+    ``[W, C, 1 + P]``, for each window the index of its recording, and each window's rhythm descriptors
+    ``[C, RHYTHM_SIZE]`` (the feature extractor's ``rhythm_values``, which a head with rhythm reads)."""
 
     hidden: list[torch.Tensor]
     mask: list[torch.Tensor]
     recording: np.ndarray
+    rhythm: list[torch.Tensor]
+
+    def select(self, picks: Sequence[int]) -> WindowTokens:
+        """The windows ``picks`` (their recording indices kept)."""
+        return WindowTokens(
+            [self.hidden[i] for i in picks],
+            [self.mask[i] for i in picks],
+            self.recording[np.asarray(picks, dtype=np.int64)],
+            [self.rhythm[i] for i in picks],
+        )
+
+    def batch(self, picks: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The windows ``picks`` stacked for the aggregator: :func:`pad_windows` of hidden, mask and rhythm."""
+        return pad_windows(
+            [self.hidden[i] for i in picks], [self.mask[i] for i in picks], [self.rhythm[i] for i in picks]
+        )
 
 
 #: Rows resampled at a time by :func:`backbone_tokens`: bounds the memory of the prepared signals, not the batches.
@@ -53,7 +70,7 @@ def backbone_tokens(
 
     The windows go through the package's one path (the extractor's ``iter_batches``, ``batch_size`` windows per
     forward, and ``forward_window_batches``), as ``embed`` and the pipeline run them."""
-    hidden, mask, recording = [], [], []
+    hidden, mask, recording, rhythm = [], [], [], []
     bar = tqdm(total=len(rows), desc=desc, unit="row", disable=not progress)
     for start in range(0, len(rows), ROWS_PER_PREPARE):
         chunk = rows[start : start + ROWS_PER_PREPARE]
@@ -65,16 +82,18 @@ def backbone_tokens(
             max_windows=batch_size,
             return_tensors="pt",
             progress=False,
+            return_rhythm=True,
         )
         for features, outputs in forward_window_batches(backbone, batches):
             for window, owner in enumerate(features["recording_index"].tolist()):
                 real = features["channel_mask"][window].bool()
                 hidden.append(outputs.last_hidden_state[window, real].to(torch.float16).cpu())
                 mask.append(outputs.token_mask[window, real].cpu())
+                rhythm.append(features["rhythm_values"][window, real].float().cpu())
                 recording.append(start + owner)
         bar.update(len(chunk))
     bar.close()
-    return WindowTokens(hidden, mask, np.asarray(recording, dtype=np.int64))
+    return WindowTokens(hidden, mask, np.asarray(recording, dtype=np.int64), rhythm)
 
 
 def first_windows(tokens: WindowTokens) -> WindowTokens:
@@ -83,22 +102,26 @@ def first_windows(tokens: WindowTokens) -> WindowTokens:
     seen: dict[int, int] = {}
     for index, owner in enumerate(tokens.recording.tolist()):
         seen.setdefault(owner, index)
-    keep = [seen[owner] for owner in sorted(seen)]
-    return WindowTokens(
-        [tokens.hidden[i] for i in keep], [tokens.mask[i] for i in keep], np.arange(len(keep), dtype=np.int64)
-    )
+    first = tokens.select([seen[owner] for owner in sorted(seen)])
+    first.recording = np.arange(len(first.hidden), dtype=np.int64)
+    return first
 
 
-def pad_windows(hidden: Sequence[torch.Tensor], mask: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack windows with different channel counts: ``[B, C_max, L, D]`` float32 and ``[B, C_max, L]``."""
+def pad_windows(
+    hidden: Sequence[torch.Tensor], mask: Sequence[torch.Tensor], rhythm: Sequence[torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Stack windows with different channel counts: ``[B, C_max, L, D]`` float32, ``[B, C_max, L]`` and the
+    rhythm descriptors ``[B, C_max, R]`` (zeros for padded channels)."""
     channels = max(h.shape[0] for h in hidden)
     length, width = hidden[0].shape[1:]
     out = torch.zeros(len(hidden), channels, length, width)
     out_mask = torch.zeros(len(hidden), channels, length, dtype=torch.bool)
-    for i, (h, m) in enumerate(zip(hidden, mask)):
+    out_rhythm = torch.zeros(len(hidden), channels, rhythm[0].shape[-1])
+    for i, (h, m, r) in enumerate(zip(hidden, mask, rhythm)):
         out[i, : h.shape[0]] = h.float()
         out_mask[i, : m.shape[0]] = m
-    return out, out_mask
+        out_rhythm[i, : r.shape[0]] = r.float()
+    return out, out_mask, out_rhythm
 
 
 @torch.no_grad()
@@ -113,8 +136,8 @@ def window_logits(
     device = next(model.parameters()).device
     parts = []
     for start in range(0, len(tokens.hidden), batch_size):
-        hidden, mask = pad_windows(tokens.hidden[start : start + batch_size], tokens.mask[start : start + batch_size])
-        embeds, _ = model.aggregate(hidden.to(device), mask.to(device), question_embeds.to(device))
+        hidden, mask, rhythm = tokens.batch(range(start, min(start + batch_size, len(tokens.hidden))))
+        embeds, _ = model.aggregate(hidden.to(device), mask.to(device), question_embeds.to(device), rhythm.to(device))
         parts.append(model.similarity_logits(embeds, text_embeds.to(device)).float().cpu())
     return torch.cat(parts) if parts else torch.zeros(0, text_embeds.shape[0])
 

@@ -35,6 +35,7 @@ from ..configuration_normwear import ZERO_SHOT_AGGREGATORS
 from ..evaluation.zero_shot_report import held_out_table
 from ..feature_extraction_normwear import NormWearFeatureExtractor
 from ..modeling_normwear_zero_shot import NormWearForZeroShotClassification
+from ..rhythm_features import RHYTHM_SIZE
 from .align import (  # noqa: F401  (add_wrong_answers, drop_tokens: imported from here before align.py split off)
     AlignmentObjective,
     PromptBank,
@@ -228,6 +229,7 @@ def train_and_score(
     """Train one aggregator on ``data``, fit its calibration temperature on validation, score every split."""
     config = base.config.__class__.from_dict(base.config.to_dict())
     config.zero_shot_aggregator = aggregator
+    config.zero_shot_rhythm_size = RHYTHM_SIZE if args.rhythm else 0
     torch.manual_seed(args.seed)
     model = NormWearForZeroShotClassification(config)
     model.normwear.load_state_dict(base.normwear.state_dict())
@@ -407,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(f"--{name}", type=float, default=getattr(defaults, name))
     parser.add_argument("--real_sources", nargs="*", default=None, help="real sources for the modality task")
     parser.add_argument("--no_ecg5000", action="store_true", help="skip the ECG5000 held-in task")
+    parser.add_argument("--no_rhythm", action="store_true", help="the head reads the backbone's tokens only")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--no_progress", action="store_true")
     return parser
@@ -414,9 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    options = vars(build_parser().parse_args(argv))  # every option is a ZeroShotArguments field but the two "no_"s
+    options = vars(build_parser().parse_args(argv))  # every option is a ZeroShotArguments field but the "no_"s
     use_ecg5000, progress = not options.pop("no_ecg5000"), not options.pop("no_progress")
-    args = ZeroShotArguments(**options, use_ecg5000=use_ecg5000, progress=progress)
+    args = ZeroShotArguments(**options, use_ecg5000=use_ecg5000, progress=progress, rhythm=not options.pop("no_rhythm"))
     results = run_zero_shot_training(args)
     print(results_markdown(results), end="")
     print(f"calibration temperature {results['calibration_temperature']:.3f}; wrote {args.output_dir}")
