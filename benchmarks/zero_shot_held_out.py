@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> None:
         aggregators=list(args.aggregators),
         caption_retime_fraction=args.caption_retime_fraction,
         rhythm=not args.no_rhythm,
+        question_conditioning=not args.no_question_conditioning,
         progress=not args.no_progress,
     )
     base, extractor, encoder, splits, data = prepare_run(base_args)
@@ -86,6 +87,7 @@ def run(args: argparse.Namespace) -> None:
             entry["train_s"] = time.perf_counter() - clock
             entry["caption_retime_fraction"] = args.caption_retime_fraction
             entry["rhythm"] = not args.no_rhythm
+            entry["question_conditioning"] = not args.no_question_conditioning
             done = _merged(path, done, key, entry)
             scores = [f"{a} held-out {entry[a]['held_out_macro']:.3f}" for a in args.aggregators]
             print(f"{key}: " + ", ".join(scores), flush=True)
@@ -221,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--caption_retime_fraction", type=float, default=defaults.caption_retime_fraction)
     run_parser.add_argument("--label_suffix", default="", help="appended to the objective in run names (a variant)")
     run_parser.add_argument("--no_rhythm", action="store_true", help="heads read the backbone's tokens only")
+    run_parser.add_argument(
+        "--no_question_conditioning", action="store_true", help="MSiTF's question sets token weights only (paper)"
+    )
     run_parser.add_argument("--no_progress", action="store_true")
     report_parser = sub.add_parser("report")
     report_parser.add_argument("--out", default="runs/zs_heldout")

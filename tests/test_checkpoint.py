@@ -32,6 +32,7 @@ CODE_FILES = {
     "modeling_normwear.py",
     "feature_extraction_normwear.py",
     "signal_processing.py",
+    "rhythm_features.py",
 }
 # what an exported zero-shot model carries besides: its model class and the remote-code pipeline with its siblings
 ZERO_SHOT_CODE_FILES = {

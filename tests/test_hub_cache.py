@@ -28,6 +28,7 @@ CODE_FILES = {
     "modeling_normwear.py",
     "feature_extraction_normwear.py",
     "signal_processing.py",
+    "rhythm_features.py",
 }
 ZERO_SHOT_CODE_FILES = {
     "modeling_normwear_zero_shot.py",

@@ -45,6 +45,7 @@ def test_saved_folder_layout(saved_folder):
         "modeling_normwear.py",
         "feature_extraction_normwear.py",
         "signal_processing.py",
+        "rhythm_features.py",
     } <= files
     config = json.loads((folder / "config.json").read_text())
     assert config["model_type"] == "normwear"

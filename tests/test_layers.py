@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "configuration_normwear",
             "signal_processing",
+            "rhythm_features",
             "feature_extraction_normwear",
             "modeling_normwear",
             "modeling_normwear_zero_shot",

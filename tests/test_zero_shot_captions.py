@@ -25,7 +25,7 @@ from normwear_hf.zero_shot.captioned import (
     view_facts,
 )
 from normwear_hf.zero_shot.captions import FAMILIES
-from normwear_hf.zero_shot.engine import backbone_tokens, first_windows
+from normwear_hf.zero_shot.engine import WindowTokens, backbone_tokens, first_windows
 from normwear_hf.zero_shot.held_out import (
     HEART_RATE_RANGES,
     TRAINING_REAL_SOURCES,
@@ -117,15 +117,16 @@ def test_the_generators_rhythm_label_wins_over_measurement(rows):
 def test_caption_batches_have_multi_positive_targets(rows):
     views = captioned_views(rows, seed=0, vary_fraction=0.0)
     hidden = [torch.randn(len(v.row["channel_types"]), 5, 8, dtype=torch.float16) for v in views]
-    tokens = type("T", (), {})()
-    tokens.hidden, tokens.mask = hidden, [torch.ones(h.shape[:2], dtype=torch.bool) for h in hidden]
+    masks = [torch.ones(h.shape[:2], dtype=torch.bool) for h in hidden]
+    rhythm = [torch.full((h.shape[0], 4), float(i)) for i, h in enumerate(hidden)]
+    tokens = WindowTokens(hidden, masks, np.arange(len(hidden)), rhythm)
     bank = CaptionBank(views, tokens, HashEncoder())
-    _, mask, questions, texts, targets = bank.sample(32, random.Random(0), torch.Generator().manual_seed(0))
+    _, mask, rhythm, questions, texts, targets = bank.sample(32, random.Random(0), torch.Generator().manual_seed(0))
     assert questions.shape == (32, HashEncoder.width) and texts.shape[1] == HashEncoder.width
     assert targets.shape == (32, len(texts)) and torch.allclose(targets.sum(1), torch.ones(32))
     positives = (targets > 0).sum(1)
     assert positives.min() >= 1 and positives.max() > 1 and (targets == 0).any()  # shared truths are positives
-    assert mask.shape[0] == 32
+    assert mask.shape[0] == 32 and rhythm.shape[::2] == (32, 4)  # each row's own descriptors ride along
     with pytest.raises(ValueError, match="captioned views"):
         tokens.hidden = hidden[:-1]
         CaptionBank(views, tokens, HashEncoder())

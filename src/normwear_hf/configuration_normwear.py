@@ -25,6 +25,7 @@ ZERO_SHOT_FIELDS = (
     "zero_shot_calibration_temperature",
     "zero_shot_default_question",
     "zero_shot_rhythm_size",
+    "zero_shot_question_conditioning",
     "text_hidden_size",
     "text_encoder_name_or_path",
     "msitf_importance_weight",
@@ -160,6 +161,8 @@ class NormWearConfig(PretrainedConfig):
         zero_shot_default_question: the question embedded when a caller gives none.
         zero_shot_rhythm_size: length of the per-channel rhythm descriptor the zero-shot head also reads (one extra
             token per channel; ``rhythm_features.RHYTHM_SIZE`` for the shipped head); 0 (default) reads none.
+        zero_shot_question_conditioning: MSiTF adds the question's projection to the pooled tokens before its MLP,
+            so the question shapes the embedding itself, not only the token weights (default False: the paper's).
     """
 
     model_type = "normwear"
@@ -217,6 +220,7 @@ class NormWearConfig(PretrainedConfig):
         zero_shot_calibration_temperature: float = 1.0,
         zero_shot_default_question: str = "What does this physiological signal show?",
         zero_shot_rhythm_size: int = 0,
+        zero_shot_question_conditioning: bool = False,
         **kwargs: Any,
     ) -> None:
         """Over 80 lines on purpose: one keyword and one assignment per documented field (transformers' config
@@ -281,6 +285,7 @@ class NormWearConfig(PretrainedConfig):
         self.zero_shot_calibration_temperature = zero_shot_calibration_temperature
         self.zero_shot_default_question = zero_shot_default_question
         self.zero_shot_rhythm_size = zero_shot_rhythm_size
+        self.zero_shot_question_conditioning = bool(zero_shot_question_conditioning)
         super().__init__(**kwargs)
         self._validate()
 

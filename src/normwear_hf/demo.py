@@ -325,6 +325,7 @@ def draw_picture(
         channel_types=[list(channel_types)],
         long_input="split",
         return_tensors="pt",
+        return_rhythm=clf is not None,
     )
     windows, _, _, steps, scales = features["input_values"].shape  # [windows, channels, planes, time, scales]
     weight_maps, shares = None, None
@@ -384,6 +385,7 @@ def _msitf_weights(model, clf, features, question, recording, channel_types, bf1
             question_embeds=question_embeds,
             channel_mask=features["channel_mask"],
             time_mask=features["time_mask"],
+            rhythm_values=features["rhythm_values"],
             return_dict=True,
         )
     weights = outputs.aggregation_weights.float().numpy()  # [windows, channels, 1 + patches]

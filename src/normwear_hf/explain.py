@@ -134,7 +134,12 @@ def explain(
     extractor = feature_extractor or extractor
     backbone = backbone_of(loaded).eval()
     features = extractor(
-        signals, sampling_rate=sampling_rate, long_input="split", return_tensors="pt", return_signal=True
+        signals,
+        sampling_rate=sampling_rate,
+        long_input="split",
+        return_tensors="pt",
+        return_signal=True,
+        return_rhythm=labels is not None,
     )
     input_values = features["input_values"].detach().clone().requires_grad_(True)
     with torch.enable_grad():
@@ -151,7 +156,9 @@ def explain(
             logits, names = _probe_logits(probe, outputs)
         elif labels is not None:
             kind = "zero-shot"
-            logits, names = _zero_shot_logits(loaded, outputs, labels, question, hypothesis_template)
+            logits, names = _zero_shot_logits(
+                loaded, outputs, labels, question, hypothesis_template, features["rhythm_values"]
+            )
         elif hasattr(loaded, "classifier"):
             kind = "classifier"
             pooling = "cls" if loaded.config.classifier_pooling == "cls" else "channel"
@@ -191,7 +198,7 @@ def _probe_logits(probe: LinearProbe, outputs) -> tuple[torch.Tensor, list[str]]
     return logits, list(probe.class_names or [f"class {i}" for i in range(weight.shape[0])])
 
 
-def _zero_shot_logits(model, outputs, labels, question, hypothesis_template):
+def _zero_shot_logits(model, outputs, labels, question, hypothesis_template, rhythm_values):
     from .zero_shot.engine import check_candidate_labels, has_zero_shot_head, label_sentences
     from .zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE
     from .zero_shot.text_encoder import SentenceEncoder
@@ -205,7 +212,7 @@ def _zero_shot_logits(model, outputs, labels, question, hypothesis_template):
     encoder = SentenceEncoder(model.config.text_encoder_name_or_path)
     text = encoder.encode(label_sentences(labels, hypothesis_template or DEFAULT_HYPOTHESIS_TEMPLATE))
     question_embeds = encoder.encode([question or model.config.zero_shot_default_question])[0]
-    signal_embeds, _ = model.aggregate(outputs.last_hidden_state, outputs.token_mask, question_embeds)
+    signal_embeds, _ = model.aggregate(outputs.last_hidden_state, outputs.token_mask, question_embeds, rhythm_values)
     return model.similarity_logits(signal_embeds, text), labels
 
 

@@ -17,7 +17,7 @@ import contextlib
 import copy
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -1285,6 +1285,7 @@ def forward_window_batches(
     batches: Iterable[Mapping[str, torch.Tensor]],
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
+    extra_inputs: Sequence[str] = (),
     **model_kwargs,
 ) -> Iterator[tuple[Mapping[str, torch.Tensor], ModelOutput]]:
     """The one loop that runs a model over window batches: yields each batch and the model's outputs on it.
@@ -1293,11 +1294,12 @@ def forward_window_batches(
     are; :func:`average_windows` turns window results into recording results). ``embed``, the zero-shot engine
     and the zero-shot pipeline all run their model through here, so windowing, batching and device placement are
     the same for every caller. ``dtype`` runs the model under autocast; ``model_kwargs`` go to every call (the
-    zero-shot head's ``text_embeds`` / ``question_embeds``). Gradients follow the caller's mode.
+    zero-shot head's ``text_embeds`` / ``question_embeds``); ``extra_inputs`` names more of each batch's tensors
+    to pass on (a rhythm-reading head's ``rhythm_values``). Gradients follow the caller's mode.
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     for features in batches:
-        inputs = {name: features[name].to(device) for name in MODEL_INPUT_NAMES}
+        inputs = {name: features[name].to(device) for name in (*MODEL_INPUT_NAMES, *extra_inputs)}
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             outputs = model(**inputs, **model_kwargs, return_dict=True)
         yield features, outputs

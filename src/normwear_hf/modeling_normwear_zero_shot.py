@@ -84,7 +84,10 @@ class NormWearMSiTF(nn.Module):
     relevant token scores 1 (as the memory-stream scores are min-max scaled); importance is the "keep"
     probability of a two-logit gate (Gumbel-softmax while training); recency decays with the distance to the
     last patch. A softmax with learned sharpness turns scores into weights over the values; a residual MLP
-    block then a linear map carry the result into the sentence encoder's space.
+    block then a linear map carry the result into the sentence encoder's space. With
+    ``config.zero_shot_question_conditioning`` the question's projection joins the pooled value before the MLP:
+    one window then answers "how variable is the rhythm?" and "what is the heart rate?" from different facts
+    (with the paper's weights alone, a fast heart pulled "high heart rate variability" up with it).
     """
 
     def __init__(self, config: NormWearConfig) -> None:
@@ -100,6 +103,11 @@ class NormWearMSiTF(nn.Module):
         self.norm = nn.LayerNorm(width, eps=config.layer_norm_eps)
         self.mlp = NormWearMLP(config, width, 2 * width)
         self.projection = nn.Linear(width, config.text_hidden_size)
+        self.question_value = (
+            nn.Linear(config.text_hidden_size, width)
+            if getattr(config, "zero_shot_question_conditioning", False)
+            else None
+        )
 
     def forward(
         self, tokens: torch.Tensor, token_mask: torch.Tensor, recency: torch.Tensor, question_embeds: torch.Tensor
@@ -119,6 +127,8 @@ class NormWearMSiTF(nn.Module):
         score = relevance + config.msitf_importance_weight * importance + config.msitf_recency_weight * recency
         weights = masked_softmax(score * self.sharpness.exp(), token_mask)
         pooled = torch.einsum("bn,bnd->bd", weights, self.value(tokens))
+        if self.question_value is not None:
+            pooled = pooled + self.question_value(question_embeds)
         pooled = pooled + self.mlp(self.norm(pooled))
         return self.projection(pooled), weights
 
@@ -139,6 +149,12 @@ class NormWearMeanLinearAggregator(nn.Module):
 
 
 AGGREGATOR_CLASSES = {"msitf": NormWearMSiTF, "mean_linear": NormWearMeanLinearAggregator}
+
+
+def rhythm_inputs(config: NormWearConfig) -> tuple[str, ...]:
+    """The inputs beyond the backbone's that a zero-shot head with this config reads: ``("rhythm_values",)`` when
+    it reads rhythm (callers then ask the feature extractor for ``return_rhythm=True``), else none."""
+    return ("rhythm_values",) if getattr(config, "zero_shot_rhythm_size", 0) else ()
 
 
 class NormWearRhythmEncoder(nn.Module):
@@ -330,5 +346,6 @@ __all__ = [
     "NormWearRhythmEncoder",
     "NormWearZeroShotOutput",
     "masked_softmax",
+    "rhythm_inputs",
     "token_recency",
 ]

@@ -14,8 +14,11 @@ or from the shell: ``python normwear_onnx.py DIR recording.npy --sampling-rate 2
 The preprocessing re-implements the feature extractor's (resample to the model rate with the same Kaiser
 polyphase filter and odd-reflection padding, fill short NaN gaps, 6 s windows, jump repair, detrend, Gaussian
 smoothing, mean-|x| normalisation) in numpy, because scipy is a heavy dependency on a phone or a Raspberry Pi;
-the Mexican-hat CWT runs as the exported ``frontend.onnx`` graph. The export's parity tests hold this file to
-the PyTorch pipeline. This module imports nothing from normwear_hf, so it works alone.
+the Mexican-hat CWT runs as the exported ``frontend.onnx`` graph. A zero-shot head that reads rhythm
+(``metadata["zero_shot"]["rhythm_size"] > 0``) also gets each channel window's rhythm descriptor, computed before
+cleaning by a numpy copy of ``normwear_hf.rhythm_features`` (its scipy peak finder and Gaussian filter included).
+The export's parity tests hold this file to the PyTorch pipeline. This module imports nothing from normwear_hf, so
+it works alone.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["NormWearOnnx", "POOLINGS", "resample", "clean_windows"]
+__all__ = ["NormWearOnnx", "POOLINGS", "RHYTHM_SIZE", "clean_windows", "resample", "rhythm_descriptor", "rhythm_values"]
 
 POOLINGS = ("recording", "channel", "probe", "cls")
 METADATA_NAME = "normwear_onnx.json"
@@ -123,15 +126,21 @@ def _fill_gaps(row: np.ndarray, max_gap: int, where: str) -> np.ndarray:
 
 
 def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing with edge reflection (scipy.ndimage.gaussian_filter1d, truncate 4, mode "reflect")."""
+    """scipy.ndimage.gaussian_filter1d(x, sigma, axis=-1) (truncate 4, mode "reflect") in the same arithmetic: the
+    same kernel, and each output the centre tap plus the symmetric pairs, outermost first, as scipy sums them (the
+    rhythm descriptor's peak finder compares neighbouring samples, so near-ties must come out the same)."""
     if sigma <= 0:
         return x
     radius = int(4.0 * sigma + 0.5)
-    offsets = np.arange(-radius, radius + 1)
-    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
-    kernel /= kernel.sum()
-    padded = np.pad(x, [(0, 0), (radius, radius)], mode="symmetric")
-    return np.lib.stride_tricks.sliding_window_view(padded, kernel.size, axis=-1) @ kernel
+    kernel = np.exp(-0.5 / (sigma * sigma) * np.arange(-radius, radius + 1) ** 2)
+    kernel = kernel / kernel.sum()
+    n = x.shape[-1]
+    padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(radius, radius)], mode="symmetric")
+    out = padded[..., radius : radius + n] * kernel[radius]
+    for j in range(radius, 0, -1):
+        left, right = padded[..., radius - j : radius - j + n], padded[..., radius + j : radius + j + n]
+        out += (left + right) * kernel[radius - j]
+    return out
 
 
 def clean_windows(series: np.ndarray, settings: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -154,6 +163,114 @@ def clean_windows(series: np.ndarray, settings: dict) -> tuple[np.ndarray, np.nd
     x = np.where((mav > 1e-12)[:, None], x / np.where(mav > 1e-12, mav, 1.0)[:, None], 0.0)
     x[flat] = 0.0
     return x, flat
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Rhythm descriptor: a numpy re-implementation of normwear_hf.rhythm_features (which uses scipy.signal.find_peaks
+# and scipy.ndimage.gaussian_filter1d), for a zero-shot head exported with metadata["zero_shot"]["rhythm_size"]
+# ----------------------------------------------------------------------------------------------------------------
+LAG_EDGES = np.unique(np.round(np.geomspace(10, 300, 25)).astype(int))
+RHYTHM_SIZE = 4 * (len(LAG_EDGES) - 1 + 6)
+_MIN_RHYTHM_SAMPLES = 3 * int(LAG_EDGES[0])
+_PEAK_SHARE = 0.85
+_ENERGY_SIGMA_SECONDS = 0.025
+_LOW_PASS_SIGMA_SECONDS = 0.15
+_MIN_LAG_SECONDS, _MAX_LAG_SECONDS = 0.25, 4.0
+
+
+def _find_peaks(x: np.ndarray, distance: int | None = None, height: float | None = None) -> np.ndarray:
+    """scipy.signal.find_peaks(x, distance=..., height=...)[0]: local maxima (a plateau counts once, at its middle,
+    rounded down; none at either end), those at least ``height`` high, then the highest first, each removing
+    its neighbours closer than ``distance`` samples."""
+    n = x.size
+    if n < 3:
+        return np.zeros(0, dtype=np.intp)
+    starts = np.concatenate([[0], np.flatnonzero(x[1:] != x[:-1]) + 1])  # runs of equal samples
+    ends = np.concatenate([starts[1:] - 1, [n - 1]])
+    values = x[starts]
+    is_peak = np.zeros(starts.size, dtype=bool)
+    is_peak[1:-1] = (values[:-2] < values[1:-1]) & (values[2:] < values[1:-1])  # not the first or last run
+    peaks = (starts[is_peak] + ends[is_peak]) // 2
+    if height is not None:
+        peaks = peaks[height <= x[peaks]]
+    if distance is None or peaks.size < 2:
+        return peaks
+    distance = math.ceil(distance)
+    keep = np.ones(peaks.size, dtype=bool)
+    for j in np.argsort(x[peaks])[::-1]:  # the same (default) sort as scipy's, walked from the highest
+        if not keep[j]:
+            continue
+        k = j - 1
+        while k >= 0 and peaks[j] - peaks[k] < distance:
+            keep[k] = False
+            k -= 1
+        k = j + 1
+        while k < peaks.size and peaks[k] - peaks[j] < distance:
+            keep[k] = False
+            k += 1
+    return peaks[keep]
+
+
+def _autocorrelation(x: np.ndarray) -> np.ndarray:
+    n = len(x)
+    spectrum = np.fft.rfft(x - x.mean(), 2 * n)
+    ac = np.fft.irfft(np.abs(spectrum) ** 2, 2 * n)[:n]
+    return ac / ac[0] if ac[0] > 0 else np.zeros(n)
+
+
+def _rhythm_view(series: np.ndarray, rate: float) -> np.ndarray:
+    n = len(series)
+    ac = _autocorrelation(series)
+    bins = [ac[a:b].mean() if a < n else 0.0 for a, b in zip(LAG_EDGES[:-1], LAG_EDGES[1:])]
+    low, high = int(_MIN_LAG_SECONDS * rate), min(n - 1, int(_MAX_LAG_SECONDS * rate))
+    peaks = _find_peaks(ac[low:high])
+    if len(peaks):
+        heights = ac[low:high][peaks]
+        first = peaks[np.argmax(heights >= _PEAK_SHARE * heights.max())]
+        period, height = (first + low) / rate, float(ac[first + low])
+    else:
+        period, height = high / rate, 0.0
+    beats = _find_peaks(series, distance=max(3, int(0.6 * period * rate)), height=0.3 * np.percentile(series, 98))
+    spacing = [0.0, 0.0, 0.0, 0.0]
+    if len(beats) >= 3:
+        intervals = np.diff(beats) / rate
+        mean = intervals.mean()
+        rmssd = np.sqrt(np.mean(np.diff(intervals) ** 2)) if len(intervals) > 1 else 0.0
+        spacing = [np.log(mean), intervals.std() / mean, rmssd / mean, len(beats) / (n / rate)]
+    return np.asarray([*bins, np.log(period), height, *spacing], dtype=np.float32)
+
+
+def rhythm_descriptor(window: np.ndarray, rate: float) -> np.ndarray:
+    """``[RHYTHM_SIZE]`` descriptor of one channel window ``[l]`` at the model rate, before cleaning: periodicity
+    (binned autocorrelation), period and beat spacing of four views (see normwear_hf.rhythm_features)."""
+    x = np.asarray(window, dtype=np.float64)
+    if len(x) < _MIN_RHYTHM_SAMPLES or not np.all(np.isfinite(x)):
+        return np.zeros(RHYTHM_SIZE, dtype=np.float32)
+    t = np.arange(len(x)) - (len(x) - 1) / 2.0
+    x = x - x.mean()
+    x = x - (x @ t) / (t @ t) * t
+    scale = np.mean(np.abs(x))
+    if scale <= 1e-12 * max(1.0, float(np.max(np.abs(window)))):
+        return np.zeros(RHYTHM_SIZE, dtype=np.float32)
+    x = x / scale
+    difference = np.diff(x, prepend=x[0])
+    views = (
+        x,
+        difference,
+        _smooth(difference**2, _ENERGY_SIGMA_SECONDS * rate),
+        _smooth(x, _LOW_PASS_SIGMA_SECONDS * rate),
+    )
+    return np.concatenate([_rhythm_view(view, rate) for view in views])
+
+
+def rhythm_values(windows: list[np.ndarray], rate: float) -> np.ndarray:
+    """Descriptors of windows ``[C_i, l_i]`` -> ``[N, C_max, RHYTHM_SIZE]`` float32, zeros for padded channels."""
+    widest = max((w.shape[0] for w in windows), default=0)
+    out = np.zeros((len(windows), widest, RHYTHM_SIZE), dtype=np.float32)
+    for row, window in enumerate(windows):
+        for channel, series in enumerate(window):
+            out[row, channel] = rhythm_descriptor(series, rate)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -196,8 +313,17 @@ class NormWearOnnx:
         self.encoder = session(encoder)
         self.head = session(files["zero_shot_head"]) if files.get("zero_shot_head") else None
         self.labels = None
+        self.rhythm_size = 0
         if self.head is not None:
             zero_shot = self.metadata["zero_shot"]
+            self.rhythm_size = int(zero_shot.get("rhythm_size", 0))  # exports before rhythm heads lack it
+            reads_rhythm = "rhythm_values" in {node.name for node in self.head.get_inputs()}
+            if reads_rhythm != bool(self.rhythm_size) or self.rhythm_size not in (0, RHYTHM_SIZE):
+                raise ValueError(
+                    f"{self.folder}: the zero-shot head reads a rhythm descriptor of {self.rhythm_size} numbers "
+                    f"(its graph {'has' if reads_rhythm else 'lacks'} a rhythm_values input) but this wrapper computes "
+                    f"{RHYTHM_SIZE}; use the {os.path.basename(__file__)} exported with the folder."
+                )
             with np.load(os.path.join(self.folder, files["zero_shot_labels"]), allow_pickle=False) as stored:
                 self.text_embeds = stored["text_embeds"].astype(np.float32)
                 self.question_embeds = stored["question_embeds"].astype(np.float32)
@@ -205,12 +331,13 @@ class NormWearOnnx:
             self.temperature = float(zero_shot["temperature"])
 
     # -- preprocessing ---------------------------------------------------------------------------------------
-    def windows(self, signals, sampling_rate) -> tuple[np.ndarray, np.ndarray]:
+    def windows(self, signals, sampling_rate, return_rhythm: bool = False):
         """One recording -> (cleaned, zero-padded windows ``[W, C, window_length]`` float32, real samples per window).
 
         As the feature extractor with ``long_input="split"``: resample every channel to the model rate, cut to the
         shortest channel, consecutive windows (a trailing piece shorter than ``min_duration_seconds`` is dropped),
-        each cleaned on its own."""
+        each cleaned on its own. ``return_rhythm`` adds a third item, the extractor's ``rhythm_values``
+        ``[W, C, RHYTHM_SIZE]``: each channel window's rhythm descriptor, from the window before cleaning."""
         settings = self.settings
         target, window = float(settings["sampling_rate"]), int(settings["window_length"])
         channels = [np.asarray(ch, dtype=np.float64) for ch in signals] if isinstance(signals, (list, tuple)) else None
@@ -241,21 +368,28 @@ class NormWearOnnx:
         common = min(row.size for row in resampled)
         stacked = np.stack([row[:common] for row in resampled])
         minimum = max(3, math.ceil(settings["min_duration_seconds"] * target - 1e-9))
-        out, lengths = [], []
+        out, lengths, pieces = [], [], []
         for start in range(0, common, window):
             piece = stacked[:, start : start + window]
             if piece.shape[1] < window and start > 0 and piece.shape[1] < minimum:
                 continue
+            pieces.append(piece)
             cleaned, _ = clean_windows(piece, settings)
             padded = np.zeros((len(channels), window), dtype=np.float32)
             padded[:, : piece.shape[1]] = cleaned
             out.append(padded)
             lengths.append(piece.shape[1])
+        if return_rhythm:
+            return np.stack(out), np.asarray(lengths), rhythm_values(pieces, target)
         return np.stack(out), np.asarray(lengths)
 
-    def _tokens(self, signals, sampling_rate):
-        """Encoder outputs of every window of one recording, a few windows per run."""
-        windows, lengths = self.windows(signals, sampling_rate)
+    def _tokens(self, signals, sampling_rate, rhythm: bool = False):
+        """Encoder outputs of every window of one recording, a few windows per run, with the windows' rhythm
+        descriptors when ``rhythm`` (else None)."""
+        if rhythm:
+            windows, lengths, descriptors = self.windows(signals, sampling_rate, return_rhythm=True)
+        else:
+            (windows, lengths), descriptors = self.windows(signals, sampling_rate), None
         steps = windows.shape[-1] - 2
         for start in range(0, len(windows), _WINDOWS_PER_RUN):
             batch = windows[start : start + _WINDOWS_PER_RUN]
@@ -265,7 +399,7 @@ class NormWearOnnx:
             hidden, token_mask = self.encoder.run(
                 None, {"input_values": input_values, "channel_mask": channel_mask, "time_mask": time_mask}
             )
-            yield hidden, token_mask
+            yield hidden, token_mask, None if descriptors is None else descriptors[start : start + len(batch)]
 
     # -- public API ------------------------------------------------------------------------------------------
     def embed(self, signals, sampling_rate, pooling: str = "recording") -> np.ndarray:
@@ -277,7 +411,7 @@ class NormWearOnnx:
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
         total, count = None, 0
-        for hidden, token_mask in self._tokens(signals, sampling_rate):
+        for hidden, token_mask, _ in self._tokens(signals, sampling_rate):
             if pooling == "cls":
                 per_channel = hidden[:, :, 0]
             else:
@@ -292,26 +426,32 @@ class NormWearOnnx:
             return per_channel.reshape(-1)
         return per_channel
 
-    def zero_shot(self, signals, sampling_rate) -> list[dict]:
-        """Ranked exported labels for one recording: ``[{"label", "score"}, ...]`` (scores sum to 1)."""
+    def zero_shot_logits(self, signals, sampling_rate) -> np.ndarray:
+        """The exported head's logits ``[windows, labels]`` for every window of one recording (``self.labels``
+        order), as the model's ``logits`` on the feature extractor's windows; a head that reads rhythm gets each
+        channel window's descriptor (``rhythm_values``) computed here."""
         if self.head is None:
             raise ValueError(
                 f'{self.folder} has no zero-shot head: export it with --labels "a,b" from a zero-shot checkpoint.'
             )
-        total, count = None, 0
-        for hidden, token_mask in self._tokens(signals, sampling_rate):
-            logits, _ = self.head.run(
-                None,
-                {
-                    "last_hidden_state": hidden,
-                    "token_mask": token_mask,
-                    "question_embeds": self.question_embeds,
-                    "text_embeds": self.text_embeds,
-                },
-            )
-            total = logits.sum(axis=0) if total is None else total + logits.sum(axis=0)
-            count += logits.shape[0]
-        scaled = (total / count) / self.temperature
+        out = []
+        for hidden, token_mask, descriptors in self._tokens(signals, sampling_rate, rhythm=bool(self.rhythm_size)):
+            inputs = {
+                "last_hidden_state": hidden,
+                "token_mask": token_mask,
+                "question_embeds": self.question_embeds,
+                "text_embeds": self.text_embeds,
+            }
+            if self.rhythm_size:
+                inputs["rhythm_values"] = descriptors
+            logits, _ = self.head.run(None, inputs)
+            out.append(logits)
+        return np.concatenate(out)
+
+    def zero_shot(self, signals, sampling_rate) -> list[dict]:
+        """Ranked exported labels for one recording: ``[{"label", "score"}, ...]`` (scores sum to 1)."""
+        logits = self.zero_shot_logits(signals, sampling_rate)
+        scaled = logits.mean(axis=0) / self.temperature
         scores = np.exp(scaled - scaled.max())
         scores /= scores.sum()
         order = np.argsort(-scores, kind="stable")

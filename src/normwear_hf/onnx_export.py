@@ -9,7 +9,9 @@ The folder it writes runs on devices without torch (phones, gateways, a Raspberr
                            ``last_hidden_state [N, C, 1+P, D]``, ``token_mask [N, C, 1+P]``; N, C, time dynamic
 ``encoder.int8.onnx``      with ``--int8``: the encoder after onnxruntime's dynamic int8 quantisation
 ``zero_shot_head.onnx``    with ``--labels`` and a zero-shot checkpoint: tokens + question / label sentence
-                           embeddings -> logits; the embeddings are precomputed in ``zero_shot_labels.npz``
+                           embeddings (+ ``rhythm_values [N, C, R]`` for a head that reads rhythm, as
+                           ``metadata["zero_shot"]["rhythm_size"]`` says) -> logits; the embeddings are
+                           precomputed in ``zero_shot_labels.npz``
 ``normwear_onnx.py``       the runtime wrapper (numpy + onnxruntime only): ``NormWearOnnx(DIR).embed(x, rate)``
 ``normwear_onnx.json``     settings, files, what is fixed, and the parity measured at export
 =========================  ==================================================================================
@@ -62,6 +64,10 @@ def require_onnx() -> tuple[Any, Any]:
 def _export(module: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], axes: dict):
     """TorchScript-based export with named dynamic axes (the dynamo exporter needs onnxscript, an extra dependency
     with no benefit for these plain graphs). Tracer warnings about shape arithmetic are expected and silenced."""
+    # the exporter switches the module to eval mode and back to the mode it found: a wrapper left in training mode
+    # (the nn.Module default) would put the wrapped model into training mode after the export (MSiTF's gate then
+    # samples Gumbel noise, so PyTorch answers would change from call to call)
+    module.eval()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -110,9 +116,11 @@ def export_encoder(backbone, window_length: int, path: Path) -> None:
 
 
 def export_zero_shot_head(model, tokens: int, path: Path) -> None:
+    """The zero-shot head graph; a head that reads rhythm gets a fifth input ``rhythm_values [N, C, R]``."""
     from .onnx_graphs import OnnxZeroShotHead
 
     config = model.config
+    head = OnnxZeroShotHead(model)
     example = (
         torch.randn(1, 2, tokens, config.hidden_size),
         torch.ones(1, 2, tokens),
@@ -127,7 +135,11 @@ def export_zero_shot_head(model, tokens: int, path: Path) -> None:
         "aggregation_weights": {0: "batch", 1: "channels", 2: "tokens"},
     }
     inputs = ["last_hidden_state", "token_mask", "question_embeds", "text_embeds"]
-    _export(OnnxZeroShotHead(model), example, path, inputs, ["logits", "aggregation_weights"], axes)
+    if head.reads_rhythm:
+        example += (torch.randn(1, 2, config.zero_shot_rhythm_size),)
+        axes["rhythm_values"] = {0: "batch", 1: "channels"}
+        inputs.append("rhythm_values")
+    _export(head, example, path, inputs, ["logits", "aggregation_weights"], axes)
 
 
 def quantize_int8(source: Path, target: Path) -> None:
@@ -169,6 +181,56 @@ def _check_parity(folder: Path, backbone, extractor, files: dict[str, str]) -> d
             f"{encoder_error:.2e}, tolerance {PARITY_ATOL:g}); please report this with your torch/onnx versions."
         )
     return {"cwt_max_relative_error": cwt_error, "encoder_max_abs_error": encoder_error}
+
+
+def _check_head_parity(folder: Path, model, extractor, files: dict, embeddings: dict) -> dict[str, float]:
+    """The exported head against ``model.aggregate`` + ``similarity_logits`` on the same tokens, and, for a head
+    that reads rhythm, the wrapper's numpy rhythm descriptor against the feature extractor's; refuse a bad export."""
+    import onnxruntime as ort
+
+    from . import normwear_onnx
+    from .modeling_normwear_zero_shot import LOGIT_SCALE_MAX
+
+    rng = np.random.default_rng(0)
+    rate = 100.0
+    t = np.arange(int(9 * rate)) / rate
+    signals = np.stack([np.sin(2 * np.pi * 1.2 * t) ** 9, np.cumsum(rng.standard_normal(t.size))])
+    reads_rhythm = bool(model.config.zero_shot_rhythm_size)
+    features = extractor(signals, rate, long_input="split", return_tensors="pt", return_rhythm=reads_rhythm)
+    rhythm, rhythm_error = None, 0.0
+    if reads_rhythm:  # the wrapper's descriptor, from the same uncleaned 65 Hz windows as the extractor's
+        windows, _, _ = extractor._prepare(signals, rate, None, None, "split")
+        rhythm = normwear_onnx.rhythm_values([piece for _, piece in windows], float(extractor.sampling_rate))
+        rhythm_error = float(np.abs(rhythm - features["rhythm_values"].numpy()).max())
+    with torch.no_grad():
+        outputs = model.normwear(features["input_values"], features["channel_mask"], features["time_mask"])
+        rhythm_tensor = torch.from_numpy(rhythm) if reads_rhythm else None
+        question = torch.from_numpy(embeddings["question_embeds"])
+        embeds, _ = model.aggregate(outputs.last_hidden_state, outputs.token_mask, question, rhythm_tensor)
+        reference = model.similarity_logits(embeds, torch.from_numpy(embeddings["text_embeds"])).numpy()
+        scale = float(model.logit_scale.exp().clamp(max=LOGIT_SCALE_MAX))
+    head = ort.InferenceSession(str(folder / files["zero_shot_head"]), providers=["CPUExecutionProvider"])
+    inputs = {
+        "last_hidden_state": outputs.last_hidden_state.numpy(),
+        "token_mask": outputs.token_mask.numpy().astype(np.float32),
+        "question_embeds": embeddings["question_embeds"],
+        "text_embeds": embeddings["text_embeds"],
+    }
+    if reads_rhythm:
+        inputs["rhythm_values"] = rhythm
+    logits, _ = head.run(None, inputs)
+    # compared as cosines: a trained logit scale (up to 100) multiplies the float32 rounding of unit vectors
+    cosine_error = float(np.abs(logits - reference).max()) / scale
+    if cosine_error > PARITY_ATOL or rhythm_error > PARITY_ATOL:
+        raise RuntimeError(
+            f"the exported zero-shot head or the wrapper's rhythm descriptor disagrees with PyTorch (cosine max |diff| "
+            f"{cosine_error:.2e}, rhythm descriptor max |diff| {rhythm_error:.2e}, tolerance {PARITY_ATOL:g}); please "
+            "report this with your torch/onnx/scipy versions."
+        )
+    result = {"zero_shot_cosine_max_abs_error": cosine_error}
+    if reads_rhythm:
+        result["rhythm_max_abs_error"] = rhythm_error
+    return result
 
 
 def _cleaned_windows(extractor, signals: np.ndarray, rate: float) -> np.ndarray:
@@ -234,7 +296,7 @@ def export_onnx(
         if int8:
             files["encoder_int8"] = "encoder.int8.onnx"
             quantize_int8(staging / files["encoder"], staging / files["encoder_int8"])
-        zero_shot = _export_zero_shot(model, extractor, labels, template, question, staging, files)
+        zero_shot = _export_zero_shot(model, extractor, labels, template, question, staging, files, parity)
         shutil.copyfile(Path(__file__).with_name(WRAPPER_NAME), staging / WRAPPER_NAME)
         metadata = {
             "format_version": FORMAT_VERSION,
@@ -258,10 +320,17 @@ def export_onnx(
 
 
 def _export_zero_shot(
-    model, extractor, labels: list[str] | None, template: str, question: str | None, staging: Path, files: dict
+    model,
+    extractor,
+    labels: list[str] | None,
+    template: str,
+    question: str | None,
+    staging: Path,
+    files: dict,
+    parity: dict[str, float],
 ) -> dict[str, Any]:
     """The zero-shot head and its labels' embeddings into ``staging`` (named in ``files``), or why they were skipped;
-    returns the metadata's ``zero_shot`` entry."""
+    returns the metadata's ``zero_shot`` entry and adds the head's parity to ``parity``."""
     from .zero_shot.engine import has_zero_shot_head
 
     files["zero_shot_head"] = files["zero_shot_labels"] = None
@@ -275,13 +344,17 @@ def _export_zero_shot(
     patch_t, patch_s = model.config.patch_size
     tokens = 1 + (steps // patch_t) * (model.config.num_scales // patch_s)
     export_zero_shot_head(model, tokens, staging / files["zero_shot_head"])
-    np.savez(staging / files["zero_shot_labels"], **_label_embeddings(model, labels, template, question))
+    embeddings = _label_embeddings(model, labels, template, question)
+    np.savez(staging / files["zero_shot_labels"], **embeddings)
+    parity.update(_check_head_parity(staging, model, extractor, files, embeddings))
     return {
         "labels": labels,
         "hypothesis_template": template,
         "question": question,
         "temperature": float(model.config.zero_shot_calibration_temperature),
         "text_encoder": model.config.text_encoder_name_or_path,
+        # > 0: the head reads each channel window's rhythm descriptor (the wrapper computes it, see rhythm_features)
+        "rhythm_size": int(getattr(model.config, "zero_shot_rhythm_size", 0) or 0),
     }
 
 

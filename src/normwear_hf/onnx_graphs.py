@@ -185,12 +185,15 @@ class OnnxZeroShotHead(nn.Module):
     """Backbone tokens + question and label sentence embeddings -> logits ``[N, labels]``.
 
     The model's own ``aggregate`` and ``similarity_logits``; label and question embeddings are inputs, so one
-    graph serves any label set whose embeddings were precomputed (the export stores them next to it).
+    graph serves any label set whose embeddings were precomputed (the export stores them next to it). A head
+    that reads rhythm (``config.zero_shot_rhythm_size``) takes each channel window's descriptor as a fifth input
+    ``rhythm_values [N, C, R]``; :attr:`reads_rhythm` says which, and the export names the inputs accordingly.
     """
 
     def __init__(self, model: NormWearForZeroShotClassification) -> None:
         super().__init__()
         self.model = model.eval()
+        self.reads_rhythm = model.rhythm is not None
 
     def forward(
         self,
@@ -198,10 +201,11 @@ class OnnxZeroShotHead(nn.Module):
         token_mask: torch.Tensor,
         question_embeds: torch.Tensor,
         text_embeds: torch.Tensor,
+        rhythm_values: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         batch = last_hidden_state.shape[0]
         question = question_embeds.reshape(1, -1).expand(batch, -1)
-        signal_embeds, weights = self.model.aggregate(last_hidden_state, token_mask > 0.5, question)
+        signal_embeds, weights = self.model.aggregate(last_hidden_state, token_mask > 0.5, question, rhythm_values)
         text = F.normalize(text_embeds, dim=-1)
         logits = (signal_embeds @ text.T) * self.model.logit_scale.exp().clamp(max=LOGIT_SCALE_MAX)
         return logits, weights

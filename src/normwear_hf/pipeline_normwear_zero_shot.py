@@ -30,6 +30,7 @@ from transformers import Pipeline
 
 from .feature_extraction_normwear import NormWearFeatureExtractor, recording_channels
 from .modeling_normwear import average_windows, forward_window_batches
+from .modeling_normwear_zero_shot import rhythm_inputs
 from .text_encoder_normwear import SentenceEncoder
 from .zero_shot_labels_normwear import (
     DEFAULT_HYPOTHESIS_TEMPLATE,
@@ -138,6 +139,7 @@ class ZeroShotPhysioClassificationPipeline(Pipeline):
         recording = one_recording(inputs)
         question = question or self.model.config.zero_shot_default_question
         return {
+            "extra_inputs": rhythm_inputs(self.model.config),
             # checked (and resampled) here; scalograms are built window batch by window batch in _forward
             "windows": self.feature_extractor.iter_batches(
                 [recording],
@@ -146,6 +148,7 @@ class ZeroShotPhysioClassificationPipeline(Pipeline):
                 max_windows=WINDOWS_PER_FORWARD,
                 return_tensors="pt",
                 progress=False,
+                return_rhythm=bool(rhythm_inputs(self.model.config)),
             ),
             "text_embeds": self.text_encoder.encode(sentences),
             "question_embeds": self.text_encoder.encode([question])[0],
@@ -159,6 +162,7 @@ class ZeroShotPhysioClassificationPipeline(Pipeline):
             self.model,
             model_inputs["windows"],
             self.device,
+            extra_inputs=model_inputs["extra_inputs"],
             text_embeds=model_inputs["text_embeds"],
             question_embeds=model_inputs["question_embeds"],
         ):

@@ -158,7 +158,9 @@ class WindowScorer:
         extractor = self.extractor
         values = [unit_peak_if_huge(w.values) for w in windows]  # as the extractor treats whole channels
         with _quiet_flat_warnings():
-            features = extractor._featurize([(0, v) for v in values], None, None, "pt", "split")
+            features = extractor._featurize(
+                [(0, v) for v in values], None, None, "pt", "split", return_rhythm=self.labels is not None
+            )
         checked = score_windows(
             values,
             extractor.sampling_rate,
@@ -181,7 +183,10 @@ class WindowScorer:
             if self.labels is not None:
                 model = self.zero_shot
                 signal, _ = model.aggregate(
-                    outputs.last_hidden_state, outputs.token_mask, self.question_embeds.to(self.device)
+                    outputs.last_hidden_state,
+                    outputs.token_mask,
+                    self.question_embeds.to(self.device),
+                    features["rhythm_values"].to(self.device),
                 )
                 logits = model.similarity_logits(signal, self.text_embeds.to(self.device))
                 probabilities = model.calibrated_scores(logits).float().cpu().numpy()

@@ -59,6 +59,8 @@ class ZeroShotArguments:
     caption_retime_fraction: float = 0.5
     """With ``objective="captions"``: the share of ECG / PPG / respiration views played faster or slower."""
     rhythm: bool = True
+    question_conditioning: bool = True
+    """MSiTF adds the question to the pooled tokens (``config.zero_shot_question_conditioning``)."""
     """The head also reads each channel's rhythm descriptor (``rhythm_features``), one more token per channel."""
     seed: int = 0
     progress: bool = True

@@ -116,9 +116,13 @@ FAMILIES: dict[str, Family] = {
             "rhythm",
             ("regular", "irregular"),
             {
-                "regular": {"structural": ("regular beat intervals", "evenly spaced heartbeats", "a steady rhythm")},
+                "regular": {
+                    "structural": ("regular beat intervals", "evenly spaced heartbeats", "a steady rhythm"),
+                    "semantic": ("a normal heart rhythm", "a healthy, regular heartbeat"),
+                },
                 "irregular": {
-                    "structural": ("irregular beat intervals", "unevenly spaced heartbeats", "an irregular rhythm")
+                    "structural": ("irregular beat intervals", "unevenly spaced heartbeats", "an irregular rhythm"),
+                    "semantic": ("an arrhythmia", "an abnormal heart rhythm"),
                 },
             },
             bounds=(0.15,),

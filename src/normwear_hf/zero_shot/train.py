@@ -230,6 +230,7 @@ def train_and_score(
     config = base.config.__class__.from_dict(base.config.to_dict())
     config.zero_shot_aggregator = aggregator
     config.zero_shot_rhythm_size = RHYTHM_SIZE if args.rhythm else 0
+    config.zero_shot_question_conditioning = args.question_conditioning
     torch.manual_seed(args.seed)
     model = NormWearForZeroShotClassification(config)
     model.normwear.load_state_dict(base.normwear.state_dict())
@@ -410,6 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--real_sources", nargs="*", default=None, help="real sources for the modality task")
     parser.add_argument("--no_ecg5000", action="store_true", help="skip the ECG5000 held-in task")
     parser.add_argument("--no_rhythm", action="store_true", help="the head reads the backbone's tokens only")
+    parser.add_argument(
+        "--no_question_conditioning", action="store_true", help="MSiTF's question sets token weights only (paper)"
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--no_progress", action="store_true")
     return parser
@@ -419,7 +423,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     options = vars(build_parser().parse_args(argv))  # every option is a ZeroShotArguments field but the "no_"s
     use_ecg5000, progress = not options.pop("no_ecg5000"), not options.pop("no_progress")
-    args = ZeroShotArguments(**options, use_ecg5000=use_ecg5000, progress=progress, rhythm=not options.pop("no_rhythm"))
+    rhythm, conditioning = not options.pop("no_rhythm"), not options.pop("no_question_conditioning")
+    args = ZeroShotArguments(
+        **options, use_ecg5000=use_ecg5000, progress=progress, rhythm=rhythm, question_conditioning=conditioning
+    )
     results = run_zero_shot_training(args)
     print(results_markdown(results), end="")
     print(f"calibration temperature {results['calibration_temperature']:.3f}; wrote {args.output_dir}")
