@@ -16,6 +16,7 @@ from normwear_hf import NormWearConfig, NormWearFeatureExtractor, NormWearForZer
 from normwear_hf.data.synthetic import generate_examples
 from normwear_hf.evaluation.zero_shot_report import held_out_table
 from normwear_hf.modeling_normwear_zero_shot import NormWearMSiTF, masked_softmax, token_recency
+from normwear_hf.rhythm_features import RHYTHM_SIZE
 from normwear_hf.zero_shot.engine import check_candidate_labels, label_sentences
 from normwear_hf.zero_shot.evaluate import bootstrap_auroc, fit_temperature, zero_shot_auroc
 from normwear_hf.zero_shot.prompts import (
@@ -43,9 +44,10 @@ def encoder() -> SentenceEncoder:
     return SentenceEncoder()
 
 
-def tiny_zero_shot(aggregator: str = "msitf", seed: int = 0) -> NormWearForZeroShotClassification:
+def tiny_zero_shot(aggregator: str = "msitf", seed: int = 0, **config) -> NormWearForZeroShotClassification:
     torch.manual_seed(seed)
-    return NormWearForZeroShotClassification(NormWearConfig.from_preset("tiny", zero_shot_aggregator=aggregator)).eval()
+    config = NormWearConfig.from_preset("tiny", zero_shot_aggregator=aggregator, **config)
+    return NormWearForZeroShotClassification(config).eval()
 
 
 def test_config_rejects_bad_zero_shot_settings():
@@ -57,6 +59,37 @@ def test_config_rejects_bad_zero_shot_settings():
         NormWearConfig(zero_shot_calibration_temperature=0.0)
     with pytest.raises(ValueError, match="zero_shot_default_question"):
         NormWearConfig(zero_shot_default_question="  ")
+    with pytest.raises(ValueError, match="zero_shot_rhythm_size"):
+        NormWearConfig(zero_shot_rhythm_size=-1)
+
+
+def test_a_rhythm_head_reads_one_more_token_per_channel_and_says_what_it_needs():
+    model = tiny_zero_shot(zero_shot_rhythm_size=RHYTHM_SIZE)
+    hidden, mask = torch.randn(2, 3, 7, 128), torch.ones(2, 3, 7, dtype=torch.bool)
+    mask[0, 2] = False  # a padded channel: its rhythm token is padding too
+    question, rhythm = torch.randn(384), torch.randn(2, 3, RHYTHM_SIZE)
+    with pytest.raises(ValueError, match="return_rhythm=True"):
+        model.aggregate(hidden, mask, question)
+    with pytest.raises(ValueError, match=r"rhythm_values must be \[batch, channels, 120\]"):
+        model.aggregate(hidden, mask, question, rhythm[:, :2])
+    embeds, weights = model.aggregate(hidden, mask, question, rhythm)
+    assert weights.shape == (2, 3, 7) and (weights[0, 2] == 0).all()
+    assert (weights.sum(dim=(1, 2)) < 1).all()  # the rest went to the rhythm tokens
+    other, _ = model.aggregate(hidden, mask, question, rhythm + 1)
+    assert not torch.allclose(embeds, other)  # the descriptor moves the answer
+    padded = rhythm.clone()
+    padded[0, 2] = 100.0
+    torch.testing.assert_close(model.aggregate(hidden, mask, question, padded)[0][0], embeds[0])
+
+
+def test_question_conditioning_lets_the_question_change_the_embedding_itself():
+    hidden, mask = torch.randn(1, 1, 4, 128), torch.ones(1, 1, 4, dtype=torch.bool)
+    hidden[:] = hidden[:, :, :1]  # identical tokens: whatever the weights, the pooled value is the same
+    questions = torch.randn(2, 384)
+    for conditioned in (False, True):
+        model = tiny_zero_shot(zero_shot_question_conditioning=conditioned)
+        first, second = (model.aggregate(hidden, mask, q)[0] for q in questions)
+        assert torch.allclose(first, second, atol=1e-6) != conditioned
 
 
 def test_masked_softmax_and_recency():
@@ -458,7 +491,9 @@ def test_exported_zero_shot_folder_runs_its_pipeline_where_normwear_hf_is_not_in
 
     from normwear_hf.checkpoint import export_checkpoint
 
-    tiny_zero_shot(seed=3).save_pretrained(tmp_path / "source")
+    # the shipped head's kind: it reads rhythm descriptors and conditions on the question
+    rhythm_head = tiny_zero_shot(seed=3, zero_shot_rhythm_size=RHYTHM_SIZE, zero_shot_question_conditioning=True)
+    rhythm_head.save_pretrained(tmp_path / "source")
     folder = export_checkpoint(tmp_path / "source", tmp_path / "exported")
     config = json.loads((folder / "config.json").read_text())
     assert config["custom_pipelines"]["zero-shot-physio-classification"]["impl"] == (
