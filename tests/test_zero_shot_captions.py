@@ -111,7 +111,9 @@ def test_views_hold_one_sensor_and_only_the_facts_it_can_show(rows):
 def test_the_generators_rhythm_label_wins_over_measurement(rows):
     for row in rows:
         rhythm = {c["name"]: c["value"] for c in row["class_labels"]}["rhythm"]
-        assert row_facts(row)["rhythm"] == ("regular" if rhythm == "sinus" else "irregular")
+        facts = row_facts(row)
+        assert facts["rhythm"] == ("regular" if rhythm == "sinus" else "irregular")
+        assert ("hrv" in facts) == (rhythm == "sinus")  # HRV is stated in sinus rhythm only
 
 
 def test_caption_batches_have_multi_positive_targets(rows):

@@ -412,9 +412,15 @@ def hard_negative(caption: Caption, seed: int | random.Random = 0) -> Caption | 
 
 
 def row_facts(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Facts of a schema row: measured, overridden by what the generator knows (synthetic rows)."""
+    """Facts of a schema row: measured, overridden by what the generator knows (synthetic rows).
+
+    An irregular rhythm states no HRV: RMSSD of fibrillating or ectopic beats measures the arrhythmia, not the
+    autonomic variability that "high heart rate variability" or "a relaxed heart" describe (HRV is read in sinus
+    rhythm only), and such captions taught the head that an irregular heart is a relaxed one."""
     facts = facts_from_measurement(row["signals"], row["sampling_rate"], row["channel_types"])
     facts.update(facts_from_synthetic(row))
+    if facts.get("rhythm") == "irregular":
+        facts.pop("hrv", None)
     return facts
 
 
