@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> None:
         caption_retime_fraction=args.caption_retime_fraction,
         rhythm=not args.no_rhythm,
         question_conditioning=not args.no_question_conditioning,
+        text_centering=args.text_centering,
         progress=not args.no_progress,
     )
     base, extractor, encoder, splits, data = prepare_run(base_args)
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> None:
             entry["caption_retime_fraction"] = args.caption_retime_fraction
             entry["rhythm"] = not args.no_rhythm
             entry["question_conditioning"] = not args.no_question_conditioning
+            entry["text_centering"] = args.text_centering
             done = _merged(path, done, key, entry)
             scores = [f"{a} held-out {entry[a]['held_out_macro']:.3f}" for a in args.aggregators]
             print(f"{key}: " + ", ".join(scores), flush=True)
@@ -226,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument(
         "--no_question_conditioning", action="store_true", help="MSiTF's question sets token weights only (paper)"
     )
+    run_parser.add_argument("--text_centering", action="store_true", help="heads compare sentences minus their mean")
     run_parser.add_argument("--no_progress", action="store_true")
     report_parser = sub.add_parser("report")
     report_parser.add_argument("--out", default="runs/zs_heldout")

@@ -82,6 +82,22 @@ def test_a_rhythm_head_reads_one_more_token_per_channel_and_says_what_it_needs()
     torch.testing.assert_close(model.aggregate(hidden, mask, question, padded)[0][0], embeds[0])
 
 
+def test_text_centering_takes_the_training_mean_out_and_travels_with_the_weights(tmp_path):
+    model = tiny_zero_shot(zero_shot_text_centering=True)
+    texts = torch.nn.functional.normalize(torch.randn(2, 384), dim=-1)
+    plain = model.text_directions(texts)
+    torch.testing.assert_close(plain, texts)  # a zero centre (before training) changes nothing
+    model.text_center.copy_(texts.mean(dim=0))
+    centred = model.text_directions(texts)
+    torch.testing.assert_close(centred[0] @ centred[1], torch.tensor(-1.0))  # only what tells them apart is left
+    model.save_pretrained(tmp_path)
+    loaded = NormWearForZeroShotClassification.from_pretrained(tmp_path)
+    torch.testing.assert_close(loaded.text_center, model.text_center)
+    signal = torch.nn.functional.normalize(torch.randn(3, 384), dim=-1)
+    torch.testing.assert_close(loaded.similarity_logits(signal, texts), model.similarity_logits(signal, texts))
+    assert tiny_zero_shot().text_center is None
+
+
 def test_question_conditioning_lets_the_question_change_the_embedding_itself():
     hidden, mask = torch.randn(1, 1, 4, 128), torch.ones(1, 1, 4, dtype=torch.bool)
     hidden[:] = hidden[:, :, :1]  # identical tokens: whatever the weights, the pooled value is the same

@@ -26,6 +26,7 @@ ZERO_SHOT_FIELDS = (
     "zero_shot_default_question",
     "zero_shot_rhythm_size",
     "zero_shot_question_conditioning",
+    "zero_shot_text_centering",
     "text_hidden_size",
     "text_encoder_name_or_path",
     "msitf_importance_weight",
@@ -163,6 +164,9 @@ class NormWearConfig(PretrainedConfig):
             token per channel; ``rhythm_features.RHYTHM_SIZE`` for the shipped head); 0 (default) reads none.
         zero_shot_question_conditioning: MSiTF adds the question's projection to the pooled tokens before its MLP,
             so the question shapes the embedding itself, not only the token weights (default False: the paper's).
+        zero_shot_text_centering: sentence embeddings are compared after subtracting the mean of the training texts
+            (a ``text_center`` buffer saved with the weights), which takes the encoder's common direction out of
+            every label (hubness reduction); default False.
     """
 
     model_type = "normwear"
@@ -221,6 +225,7 @@ class NormWearConfig(PretrainedConfig):
         zero_shot_default_question: str = "What does this physiological signal show?",
         zero_shot_rhythm_size: int = 0,
         zero_shot_question_conditioning: bool = False,
+        zero_shot_text_centering: bool = False,
         **kwargs: Any,
     ) -> None:
         """Over 80 lines on purpose: one keyword and one assignment per documented field (transformers' config
@@ -286,6 +291,7 @@ class NormWearConfig(PretrainedConfig):
         self.zero_shot_default_question = zero_shot_default_question
         self.zero_shot_rhythm_size = zero_shot_rhythm_size
         self.zero_shot_question_conditioning = bool(zero_shot_question_conditioning)
+        self.zero_shot_text_centering = bool(zero_shot_text_centering)
         super().__init__(**kwargs)
         self._validate()
 

@@ -194,6 +194,10 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
         self.aggregator = AGGREGATOR_CLASSES[config.zero_shot_aggregator](config)
         self.rhythm = NormWearRhythmEncoder(config) if config.zero_shot_rhythm_size else None
         self.logit_scale = nn.Parameter(torch.tensor(LOGIT_SCALE_INIT))
+        if getattr(config, "zero_shot_text_centering", False):  # set by training: the mean training sentence
+            self.register_buffer("text_center", torch.zeros(config.text_hidden_size))
+        else:
+            self.text_center = None
         self.post_init()
 
     @torch.no_grad()
@@ -201,6 +205,8 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
         super()._init_weights(module)
         if isinstance(module, NormWearForZeroShotClassification):
             init.constant_(module.logit_scale, LOGIT_SCALE_INIT)
+            if module.text_center is not None:
+                init.zeros_(module.text_center)
         elif isinstance(module, NormWearMSiTF):
             init.constant_(module.relevance_scale, RELEVANCE_SCALE_INIT)
             init.constant_(module.sharpness, SHARPNESS_INIT)
@@ -289,12 +295,22 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
                 f"{signal_embeds.shape[-1]} (config.text_hidden_size): use the text encoder the model was trained with "
                 f"({self.config.text_encoder_name_or_path!r})."
             )
-        text_embeds = F.normalize(text_embeds.to(signal_embeds.dtype), dim=-1)
+        text_embeds = self.text_directions(text_embeds.to(signal_embeds.dtype))
         if text_embeds.ndim == 2:
             cosine = signal_embeds @ text_embeds.T
         else:
             cosine = torch.einsum("bt,blt->bl", signal_embeds, text_embeds)
         return cosine * self.logit_scale.exp().clamp(max=LOGIT_SCALE_MAX)
+
+    def text_directions(self, text_embeds: torch.Tensor) -> torch.Tensor:
+        """Unit sentence embeddings as the head compares them: with ``config.zero_shot_text_centering``, the
+        training texts' mean is taken out first. A sentence encoder gives every sentence a large shared
+        component, and a generic label ("a normal sinus rhythm") then sits near every caption while a specific
+        one ("atrial fibrillation") sits near none; centring leaves what tells sentences apart."""
+        text_embeds = F.normalize(text_embeds, dim=-1)
+        if self.text_center is not None:
+            text_embeds = F.normalize(text_embeds - self.text_center.to(text_embeds), dim=-1)
+        return text_embeds
 
     def calibrated_scores(self, logits: torch.Tensor) -> torch.Tensor:
         """Probabilities over the candidate labels, with the temperature fitted on held-in data."""

@@ -206,6 +206,6 @@ class OnnxZeroShotHead(nn.Module):
         batch = last_hidden_state.shape[0]
         question = question_embeds.reshape(1, -1).expand(batch, -1)
         signal_embeds, weights = self.model.aggregate(last_hidden_state, token_mask > 0.5, question, rhythm_values)
-        text = F.normalize(text_embeds, dim=-1)
+        text = self.model.text_directions(text_embeds)
         logits = (signal_embeds @ text.T) * self.model.logit_scale.exp().clamp(max=LOGIT_SCALE_MAX)
         return logits, weights

@@ -61,6 +61,8 @@ class ZeroShotArguments:
     rhythm: bool = True
     question_conditioning: bool = True
     """MSiTF adds the question to the pooled tokens (``config.zero_shot_question_conditioning``)."""
+    text_centering: bool = False
+    """Compare sentences after taking out the training texts' mean (``config.zero_shot_text_centering``)."""
     """The head also reads each channel's rhythm descriptor (``rhythm_features``), one more token per channel."""
     seed: int = 0
     progress: bool = True
@@ -112,7 +114,7 @@ class AlignmentObjective(nn.Module):
         contrastive = F.cross_entropy(logits.float(), labels)
         loss = contrastive
         if refine:  # the paper's refine stage: pull the embedding onto its answer sentence (cosine + 0.5 x L1)
-            target = F.normalize(text[torch.arange(len(labels), device=labels.device), labels], dim=-1)
+            target = self.model.text_directions(text[torch.arange(len(labels), device=labels.device), labels])
             loss = loss + (1 - (embeds * target).sum(-1)).mean() + 0.5 * F.l1_loss(embeds, target)
         return loss, contrastive
 

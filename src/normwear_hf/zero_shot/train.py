@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..configuration_normwear import ZERO_SHOT_AGGREGATORS
 from ..evaluation.zero_shot_report import held_out_table
@@ -231,10 +232,14 @@ def train_and_score(
     config.zero_shot_aggregator = aggregator
     config.zero_shot_rhythm_size = RHYTHM_SIZE if args.rhythm else 0
     config.zero_shot_question_conditioning = args.question_conditioning
+    config.zero_shot_text_centering = args.text_centering
     torch.manual_seed(args.seed)
     model = NormWearForZeroShotClassification(config)
     model.normwear.load_state_dict(base.normwear.state_dict())
     captions = data.captions if args.objective == "captions" else None
+    if model.text_center is not None:  # the mean of every sentence training compares against
+        texts = [bank.all_sentences for bank in data.banks.values()] + ([captions.texts] if captions else [])
+        model.text_center.copy_(F.normalize(torch.cat(texts).float(), dim=-1).mean(dim=0))
     history = train_aggregator(model, data.caches, data.banks, args, captions)
     split_tasks = {"validation": HELD_IN_TASKS, "transfer_check": TRANSFER_CHECK_TASKS, "held_out": HELD_OUT_TASKS}
     logits = {
@@ -414,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no_question_conditioning", action="store_true", help="MSiTF's question sets token weights only (paper)"
     )
+    parser.add_argument("--text_centering", action="store_true", help="compare sentences minus the training mean")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--no_progress", action="store_true")
     return parser
