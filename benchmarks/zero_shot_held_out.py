@@ -134,63 +134,75 @@ def choose(runs: dict, objectives: list[str]) -> tuple[str, dict]:
     return max(eligible, key=lambda o: means[o]["transfer_check"]), means
 
 
+FLAGS = (  # (entry key, its value before the option existed, how the run command says "not the default")
+    ("rhythm", False, "--no_rhythm"),
+    ("question_conditioning", False, "--no_question_conditioning"),
+    ("text_centering", False, None),
+)
+
+
+def recipe_command(recipe: str, entry: dict) -> str:
+    """The ``run`` options that reproduce ``recipe`` (an objective plus a ``--label_suffix`` variant)."""
+    objective = next(o for o in sorted(OBJECTIVES, key=len, reverse=True) if recipe.startswith(o))
+    parts = [f"--objectives {objective}"]
+    if recipe != objective:
+        parts.append(f"--label_suffix {recipe[len(objective) :]}")
+    parts.append(f"--caption_retime_fraction {entry.get('caption_retime_fraction', 0.0)}")
+    for key, before, off in FLAGS:
+        on = entry.get(key, before)
+        if off and not on:
+            parts.append(off)
+        if not off and on:
+            parts.append(f"--{key}")
+    return " ".join(parts)
+
+
 def to_markdown(done: dict) -> str:
     runs = done["runs"]
     objectives = list(dict.fromkeys(_recipe(key) for key in runs))
-    retime = {_recipe(key): entry.get("caption_retime_fraction", 0.0) for key, entry in runs.items()}
-    columns = [
-        (o, a)
-        for o in objectives
-        for a in ("msitf", "mean_linear")
-        if _column(runs, o, a, lambda e: e["held_out_macro"])
-    ]
+    first = {_recipe(key): entry for key, entry in sorted(runs.items(), reverse=True)}
+    rows = [(o, a) for o in objectives for a in ("msitf", "mean_linear") if _column(runs, o, a, lambda e: 1.0)]
     seeds = sorted({int(key.rsplit("seed", 1)[1]) for key in runs})
     arguments = done["arguments"]
     label = {"msitf": "MSiTF", "mean_linear": "CLAP-style"}
+    tasks = list(next(iter(runs.values()))["msitf"]["held_out"])
     lines = [
-        "## Zero-shot: caption-contrastive alignment vs the task objective (held-out list v2)",
+        "## Zero-shot recipes on the held-out list v2 (caption alignment, rhythm token, question conditioning)",
         "",
         f"{machine_description()}, {date.today().isoformat()}. Backbone `{arguments['model']}`; "
         f"{arguments['synthetic_count']} generator rows, {done['captioned_views']} captioned views, "
         f"{arguments['steps']} + {arguments['refine_steps']} steps of {arguments['batch_size']}; seeds {seeds} "
-        "(aggregator initialisation and batch order; the data are the same). Command:",
+        "(aggregator initialisation and batch order; the data are the same). Each recipe was run with",
         "",
         "```bash",
         f"python benchmarks/zero_shot_held_out.py run --model {arguments['model']} --out runs/zs_heldout "
         f"--seeds {' '.join(map(str, seeds))} --synthetic_count {arguments['synthetic_count']} "
-        f"--steps {arguments['steps']} --refine_steps {arguments['refine_steps']} "
-        f"--caption_retime_fraction {arguments['caption_retime_fraction']}",
+        f"--steps {arguments['steps']} --refine_steps {arguments['refine_steps']} RECIPE_OPTIONS",
         "python benchmarks/zero_shot_held_out.py report --out runs/zs_heldout --write",
         "```",
         "",
-        "Recipes: "
-        + "; ".join(f"`{recipe}` (caption_retime_fraction {retime[recipe]})" for recipe in objectives)
+        "RECIPE_OPTIONS per recipe: "
+        + "; ".join(f"`{recipe}`: `{recipe_command(recipe, first[recipe])}`" for recipe in objectives)
         + ". AUROC (one-vs-rest macro over the classes present), mean +- sd over seeds. Held-out views: "
         + ", ".join(f"{name} {n}" for name, n in done["held_out_views"].items())
         + ".",
         "",
-        "| task | " + " | ".join(f"{o}, {label[a]}" for o, a in columns) + " |",
-        "|---|" + "---|" * len(columns),
+        "| recipe, head | "
+        + " | ".join(tasks)
+        + " | **held-out macro** | lowest task | validation | transfer checks |",
+        "|---|" + "---|" * (len(tasks) + 4),
     ]
-    tasks = next(iter(runs.values()))["msitf"]["held_out"]
-    for name in tasks:
-        cells = [_stats(_column(runs, o, a, lambda e, n=name: e["held_out"].get(n, float("nan")))) for o, a in columns]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    for split, title in (
-        ("held_out", "**held-out macro**"),
-        ("validation", "held-in validation macro"),
-        ("transfer_check", "transfer-check macro"),
-    ):
-        cells = [_stats(_column(runs, o, a, lambda e, s=split: e[f"{s}_macro"])) for o, a in columns]
-        lines.append(f"| {title} | " + " | ".join(cells) + " |")
-    worst = {
-        f"{o}, {label[a]}": min(np.mean(_column(runs, o, a, lambda e, n=n: e["held_out"][n])) for n in tasks)
-        for o, a in columns
-    }
+    for o, a in rows:
+        cells = [_stats(_column(runs, o, a, lambda e, n=name: e["held_out"].get(n, float("nan")))) for name in tasks]
+        macros = {
+            split: _stats(_column(runs, o, a, lambda e, s=split: e[f"{s}_macro"]))
+            for split in ("held_out", "validation", "transfer_check")
+        }
+        worst = min(np.mean(_column(runs, o, a, lambda e, n=n: e["held_out"][n])) for n in tasks)
+        cells += [f"**{macros['held_out']}**", f"{worst:.3f}", macros["validation"], macros["transfer_check"]]
+        lines.append(f"| {o}, {label[a]} | " + " | ".join(cells) + " |")
     chosen, means = choose(runs, objectives)
     lines += [
-        "",
-        "Lowest held-out task (mean over seeds): " + "; ".join(f"{k} {v:.3f}" for k, v in worst.items()) + ".",
         "",
         "Recipe choice (rule fixed beforehand, MSiTF, validation and transfer-check columns only): "
         + "; ".join(
