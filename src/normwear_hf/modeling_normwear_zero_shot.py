@@ -45,9 +45,9 @@ class NormWearZeroShotOutput(ModelOutput):
         loss: cross-entropy of ``logits`` against ``labels`` (when labels are given).
         logits: ``[batch, labels]`` scaled cosines between signal and label embeddings (before calibration).
         signal_embeds: ``[batch, text_hidden]`` unit-norm signal embeddings in the text space.
-        aggregation_weights: ``[batch, channels, 1 + patches]`` how much each token contributed (zeros for
-            padding): where the model looked. They sum to 1 per recording, less the share of the rhythm tokens when
-            the head reads them (``config.zero_shot_rhythm_size``).
+        aggregation_weights: ``[batch, channels, 1 + patches]`` how much each token contributed (sums to 1 per
+            recording; zeros for padding): where the model looked. The rhythm tokens of a head that reads them are
+            pooled apart and not included.
     """
 
     loss: torch.Tensor | None = None
@@ -110,11 +110,33 @@ class NormWearMSiTF(nn.Module):
         )
 
     def forward(
-        self, tokens: torch.Tensor, token_mask: torch.Tensor, recency: torch.Tensor, question_embeds: torch.Tensor
+        self,
+        tokens: torch.Tensor,
+        token_mask: torch.Tensor,
+        recency: torch.Tensor,
+        question_embeds: torch.Tensor,
+        rhythm: torch.Tensor | None = None,
+        rhythm_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``tokens`` ``[B, N, D]``, masks ``[B, N]``, ``question_embeds`` ``[B, T]`` -> (``[B, T]``, weights)."""
-        config = self.config
+        """``tokens`` ``[B, N, D]``, masks ``[B, N]``, ``question_embeds`` ``[B, T]`` -> (``[B, T]``, weights).
+
+        ``rhythm`` ``[B, C, D]`` (one token per channel, ``rhythm_mask`` ``[B, C]``) is a second stream, pooled
+        over channels by the same scores and added: among a channel's hundred-odd patch tokens a single rhythm
+        token got little weight, and whether it got any varied with the seed."""
         query = F.normalize(self.query(question_embeds), dim=-1)
+        pooled, weights = self.pool(tokens, token_mask, recency, query)
+        if rhythm is not None:
+            pooled = pooled + self.pool(rhythm, rhythm_mask, rhythm_mask.to(rhythm.dtype), query)[0]
+        if self.question_value is not None:
+            pooled = pooled + self.question_value(question_embeds)
+        pooled = pooled + self.mlp(self.norm(pooled))
+        return self.projection(pooled), weights
+
+    def pool(
+        self, tokens: torch.Tensor, token_mask: torch.Tensor, recency: torch.Tensor, query: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The memory-stream weighted sum of ``value(tokens)`` ``[B, width]`` and its weights ``[B, N]``."""
+        config = self.config
         keys = F.normalize(self.key(tokens), dim=-1)
         cosine = torch.einsum("bnd,bd->bn", keys, query)
         relevance = masked_softmax(cosine * self.relevance_scale.exp(), token_mask)
@@ -126,11 +148,7 @@ class NormWearMSiTF(nn.Module):
             importance = gate_logits.softmax(dim=-1)[..., 1]
         score = relevance + config.msitf_importance_weight * importance + config.msitf_recency_weight * recency
         weights = masked_softmax(score * self.sharpness.exp(), token_mask)
-        pooled = torch.einsum("bn,bnd->bd", weights, self.value(tokens))
-        if self.question_value is not None:
-            pooled = pooled + self.question_value(question_embeds)
-        pooled = pooled + self.mlp(self.norm(pooled))
-        return self.projection(pooled), weights
+        return torch.einsum("bn,bnd->bd", weights, self.value(tokens)), weights
 
 
 class NormWearMeanLinearAggregator(nn.Module):
@@ -141,11 +159,26 @@ class NormWearMeanLinearAggregator(nn.Module):
         self.projection = nn.Linear(config.hidden_size, config.text_hidden_size)
 
     def forward(
-        self, tokens: torch.Tensor, token_mask: torch.Tensor, recency: torch.Tensor, question_embeds: torch.Tensor
+        self,
+        tokens: torch.Tensor,
+        token_mask: torch.Tensor,
+        recency: torch.Tensor,
+        question_embeds: torch.Tensor,
+        rhythm: torch.Tensor | None = None,
+        rhythm_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        weights = token_mask.to(tokens.dtype)
-        weights = weights / weights.sum(dim=-1, keepdim=True).clamp_min(1.0)
-        return self.projection(torch.einsum("bn,bnd->bd", weights, tokens)), weights
+        """As MSiTF's; rhythm tokens are averaged over channels and added to the token mean."""
+        weights = mean_weights(token_mask, tokens.dtype)
+        pooled = torch.einsum("bn,bnd->bd", weights, tokens)
+        if rhythm is not None:
+            pooled = pooled + torch.einsum("bc,bcd->bd", mean_weights(rhythm_mask, rhythm.dtype), rhythm)
+        return self.projection(pooled), weights
+
+
+def mean_weights(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Equal weights over the real entries of ``mask`` ``[B, N]`` (all zero where none is real)."""
+    weights = mask.to(dtype)
+    return weights / weights.sum(dim=-1, keepdim=True).clamp_min(1.0)
 
 
 AGGREGATOR_CLASSES = {"msitf": NormWearMSiTF, "mean_linear": NormWearMeanLinearAggregator}
@@ -161,8 +194,8 @@ class NormWearRhythmEncoder(nn.Module):
     """Each channel's rhythm descriptor (``rhythm_features``) -> one token of the backbone's width.
 
     The backbone's wavelet patches carry a beat's shape better than the beat count (ECG heart rate is probed at
-    AUROC 0.77 from its tokens against 0.97 for PPG), so the head reads the count from the descriptor; the token
-    joins the channel's tokens and the aggregator weighs it as any other."""
+    AUROC 0.77 from its tokens against 0.97 for PPG), so the head reads the count from the descriptor: one token
+    per channel, which the aggregator pools over channels beside the patch tokens."""
 
     def __init__(self, config: NormWearConfig) -> None:
         super().__init__()
@@ -173,8 +206,8 @@ class NormWearRhythmEncoder(nn.Module):
         )
 
     def forward(self, rhythm_values: torch.Tensor) -> torch.Tensor:
-        """``[B, C, R]`` -> ``[B, C, 1, D]``."""
-        return self.layers(rhythm_values)[:, :, None]
+        """``[B, C, R]`` -> ``[B, C, D]``."""
+        return self.layers(rhythm_values)
 
 
 class NormWearForZeroShotClassification(NormWearPreTrainedModel):
@@ -249,23 +282,20 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
             question_embeds = question_embeds.expand(batch, -1)
         num_scale_patches = self.config.num_scales // self.config.patch_size[1]
         recency = token_recency(token_mask, num_scale_patches, self.config.msitf_recency_decay)
-        if rhythm_tokens is not None:  # one more token per real channel, as recent as its [CLS]
-            last_hidden_state = torch.cat([last_hidden_state, rhythm_tokens], dim=2)
-            recency = torch.cat([recency, recency[..., :1]], dim=2)
-            token_mask = torch.cat([token_mask, token_mask[..., :1]], dim=2)
-        tokens = last_hidden_state.shape[2]
         embeds, weights = self.aggregator(
-            last_hidden_state.reshape(batch, channels * tokens, width),
-            token_mask.reshape(batch, channels * tokens),
-            recency.reshape(batch, channels * tokens).to(last_hidden_state.dtype),
+            last_hidden_state.reshape(batch, channels * length, width),
+            token_mask.reshape(batch, channels * length),
+            recency.reshape(batch, channels * length).to(last_hidden_state.dtype),
             question_embeds,
+            rhythm_tokens,
+            token_mask[..., 0],  # a real channel's [CLS]: its rhythm token is real too
         )
-        return F.normalize(embeds, dim=-1), weights.reshape(batch, channels, tokens)[..., :length]
+        return F.normalize(embeds, dim=-1), weights.reshape(batch, channels, length)
 
     def rhythm_tokens(
         self, rhythm_values: torch.Tensor | None, batch_channels: tuple[int, int], dtype: torch.dtype
     ) -> torch.Tensor | None:
-        """The rhythm encoder's tokens ``[B, C, 1, D]``, or None for a head that reads no rhythm."""
+        """The rhythm encoder's tokens ``[B, C, D]``, or None for a head that reads no rhythm."""
         if self.rhythm is None:
             return None
         expected = (*batch_channels, self.config.zero_shot_rhythm_size)

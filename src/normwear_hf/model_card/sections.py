@@ -428,6 +428,19 @@ def zero_shot_section(zero_shot: Mapping[str, Any] | None) -> str:
             "quarter of the steps on the held-in tasks' label sets (docs/zero_shot.md).",
             "",
         ]
+    arguments = zero_shot.get("arguments") or {}
+    additions = [
+        text
+        for key, text in (
+            ("rhythm", "each channel's rhythm descriptor is one more token (periodicity, period and beat spacing, "
+             "from the window before cleaning: `rhythm_features.py`)"),
+            ("question_conditioning", "the question joins the pooled tokens: the embedding depends on what is asked"),
+            ("text_centering", "sentences are compared after taking out the training texts' mean"),
+        )
+        if arguments.get(key)
+    ]  # fmt: skip
+    if additions:
+        lines += ["Beyond the paper's MSiTF: " + "; ".join(additions) + " (docs/zero_shot.md).", ""]
     held_in = zero_shot.get("held_in_tasks") or []
     if held_in:
         lines += [
