@@ -116,6 +116,7 @@ def main(argv=None) -> int:
     fe_numpy = NormWearFeatureExtractor(cwt_backend="numpy")
     fe_torch = NormWearFeatureExtractor(cwt_backend="torch")
     t_numpy = timed(lambda: fe_numpy(signals, sampling_rate=RATE), args.repeats)
+    t_rhythm = timed(lambda: fe_numpy(signals, sampling_rate=RATE, return_rhythm=True), args.repeats)
     t_torch = timed(lambda: fe_torch(signals, sampling_rate=RATE, return_tensors="pt"), args.repeats)
 
     # Same numbers as pywt? (feature extractor output is float32)
@@ -126,6 +127,7 @@ def main(argv=None) -> int:
     rows = [
         ("pywt.cwt loop (reference, CWT only)", t_pywt, None),
         ("feature extractor, numpy backend", t_numpy, t_pywt / t_numpy),
+        ("feature extractor, numpy backend + rhythm descriptors (zero-shot)", t_rhythm, t_pywt / t_rhythm),
         ("feature extractor, torch backend (CPU)", t_torch, t_pywt / t_torch),
     ]
     if args.cuda:
@@ -153,6 +155,7 @@ def main(argv=None) -> int:
         print(f"{label:58s} {seconds * 1e3:8.2f} ms {speed}" + (f"  {ratio:5.1f}x" if ratio else ""))
     best = max(ratio for _, _, ratio in rows if ratio)
     print(f"Best speed-up over the pywt loop: {best:.1f}x (target >= {TARGET_RATIO:g}x)")
+    print(f"Rhythm descriptors (return_rhythm=True) cost {t_rhythm / t_numpy - 1:+.0%} over the numpy extractor")
 
     if args.write:
         command = "python benchmarks/bench_cwt.py " + " ".join(
@@ -167,7 +170,9 @@ def main(argv=None) -> int:
             f"({n_series} CWT series: signal, first and second difference; {len(DEFAULT_SCALES)} scales). "
             f"Median of {args.repeats} calls after a warm-up ({pywt_repeats} for pywt). The feature extractor "
             "times include all preprocessing; the pywt reference times only its CWT loop.  ",
-            f"Largest difference to pywt: {rel_err:.1e} of the largest coefficient (float32 output).",
+            f"Largest difference to pywt: {rel_err:.1e} of the largest coefficient (float32 output). The rhythm "
+            f"descriptors a zero-shot head reads (`return_rhythm=True`) add {t_rhythm / t_numpy - 1:.0%} to the numpy "
+            "extractor's time.",
             "",
             "| path | time per batch | CWT series/s | channel windows/s | speed-up vs pywt |",
             "|---|---:|---:|---:|---:|",

@@ -218,10 +218,17 @@ def _autocorrelation(x: np.ndarray) -> np.ndarray:
     return ac / ac[0] if ac[0] > 0 else np.zeros(n)
 
 
+def _lag_bins(ac: np.ndarray) -> np.ndarray:
+    """Mean autocorrelation in each lag bin of ``LAG_EDGES`` (bins past the window's end: 0), from one cumsum."""
+    sums = np.concatenate(([0.0], np.cumsum(ac)))
+    start, stop = np.minimum(LAG_EDGES[:-1], len(ac)), np.minimum(LAG_EDGES[1:], len(ac))
+    return np.where(stop > start, (sums[stop] - sums[start]) / np.maximum(stop - start, 1), 0.0)
+
+
 def _rhythm_view(series: np.ndarray, rate: float) -> np.ndarray:
     n = len(series)
     ac = _autocorrelation(series)
-    bins = [ac[a:b].mean() if a < n else 0.0 for a, b in zip(LAG_EDGES[:-1], LAG_EDGES[1:])]
+    bins = _lag_bins(ac)
     low, high = int(_MIN_LAG_SECONDS * rate), min(n - 1, int(_MAX_LAG_SECONDS * rate))
     peaks = _find_peaks(ac[low:high])
     if len(peaks):
