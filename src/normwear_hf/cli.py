@@ -128,6 +128,20 @@ def run_zero_shot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _head_extras(config: dict) -> str:
+    """What a zero-shot head reads beyond the paper's MSiTF, for ``info``."""
+    extras = [
+        text
+        for key, text in (
+            ("zero_shot_rhythm_size", "rhythm descriptors"),
+            ("zero_shot_question_conditioning", "question conditioning"),
+            ("zero_shot_text_centering", "text centring"),
+        )
+        if config.get(key)
+    ]
+    return "; reads " + ", ".join(extras) if extras else ""
+
+
 def _zero_shot_arguments(args: argparse.Namespace) -> tuple[list[str], Path | None]:
     """The checked candidate labels and JSON output of ``zero-shot``, before any model is loaded."""
     from .zero_shot.engine import check_candidate_labels, label_sentences
@@ -264,7 +278,11 @@ def run_info(args: argparse.Namespace) -> int:
         f"parameters: {facts['parameters']:,}",
         "weights: " + (", ".join(f"{file.name} {_file_size(file.stat().st_size)}" for file in weights) or "none found"),
         "zero-shot aggregator: "
-        + (f"yes ({aggregator}, text encoder {config.get('text_encoder_name_or_path')})" if aggregator else "no"),
+        + (
+            f"yes ({aggregator}, text encoder {config.get('text_encoder_name_or_path')}{_head_extras(config)})"
+            if aggregator
+            else "no"
+        ),
         f"feature extractor: resample to {rate:g} Hz, windows of {window} samples ({window / rate:g} s)",
     ]
     card = path / CARD_NAME
