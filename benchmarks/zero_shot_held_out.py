@@ -220,6 +220,32 @@ def report(args: argparse.Namespace) -> None:
     print(markdown)
     if args.write:
         write_section(SECTION, markdown)
+    if args.seed_runs_into:
+        add_seed_runs(done, args.recipe, Path(args.seed_runs_into))
+
+
+def add_seed_runs(done: dict, recipe: str, results_path: Path) -> None:
+    """Write ``recipe``'s per-seed held-out macros into a ``zero_shot_results.json`` as ``seed_runs`` (the model
+    card's seed-spread sentence), after checking that the file's head was trained with that recipe's options."""
+    runs = {key: entry for key, entry in done["runs"].items() if _recipe(key) == recipe}
+    if not runs:
+        raise SystemExit(f"No runs of recipe {recipe!r} in the runs file.")
+    results = json.loads(results_path.read_text())
+    arguments = results.get("arguments", {})
+    entry = next(iter(runs.values()))
+    for key, before, _ in FLAGS:
+        if arguments.get(key, before) != entry.get(key, before):
+            raise SystemExit(f"{results_path} was trained with {key}={arguments.get(key)}, recipe {recipe!r} without.")
+    results["seed_runs"] = [
+        {
+            "seed": int(key.rsplit("seed", 1)[1]),
+            "macro_auroc": entry["msitf"]["held_out_macro"],
+            "clap_macro_auroc": entry["mean_linear"]["held_out_macro"],
+        }
+        for key, entry in sorted(runs.items())
+    ]
+    write_text_atomic(results_path, json.dumps(results, indent=2, default=float) + "\n")
+    print(f"wrote seed_runs of {recipe} ({len(runs)} seeds) into {results_path}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--no_progress", action="store_true")
     report_parser = sub.add_parser("report")
     report_parser.add_argument("--out", default="runs/zs_heldout")
+    report_parser.add_argument("--seed_runs_into", help="a zero_shot_results.json to give the recipe's seed macros")
+    report_parser.add_argument("--recipe", default="captions_stream_centred", help="with --seed_runs_into")
     report_parser.add_argument(
         "--write", action="store_true", help=f"store the tables in docs/benchmarks.md ({SECTION})"
     )

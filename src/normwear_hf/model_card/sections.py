@@ -432,8 +432,8 @@ def zero_shot_section(zero_shot: Mapping[str, Any] | None) -> str:
     additions = [
         text
         for key, text in (
-            ("rhythm", "each channel's rhythm descriptor is one more token (periodicity, period and beat spacing, "
-             "from the window before cleaning: `rhythm_features.py`)"),
+            ("rhythm", "each channel's rhythm descriptor (periodicity, period and beat spacing, from the window "
+             "before cleaning: `rhythm_features.py`) becomes a token, pooled over channels beside the patch tokens"),
             ("question_conditioning", "the question joins the pooled tokens: the embedding depends on what is asked"),
             ("text_centering", "sentences are compared after taking out the training texts' mean"),
         )
@@ -441,6 +441,8 @@ def zero_shot_section(zero_shot: Mapping[str, Any] | None) -> str:
     ]  # fmt: skip
     if additions:
         lines += ["Beyond the paper's MSiTF: " + "; ".join(additions) + " (docs/zero_shot.md).", ""]
+    if zero_shot.get("command"):
+        lines += [f"The head was trained with `{zero_shot['command']}`.", ""]
     held_in = zero_shot.get("held_in_tasks") or []
     if held_in:
         lines += [
@@ -481,6 +483,15 @@ def zero_shot_section(zero_shot: Mapping[str, Any] | None) -> str:
         lines += ["", INTERVAL_NOTE]
     if has_clap:
         lines += ["", f"NormWear beats the CLAP-style baseline on {wins} of {compared} held-out tasks."]
+    inverted = [
+        f"{task['task']} {task['auroc']:.3f}" for task in tasks if is_number(task["auroc"]) and task["auroc"] < 0.5
+    ]
+    if inverted:
+        lines += [
+            "",
+            f"Below chance, so answered inverted: {', '.join(inverted)} (docs/benchmarks.md, the zero-shot recipes, "
+            "says why). Do not use the head for these concepts.",
+        ]
     undefined = [task["task"] for task in tasks if not is_number(task["auroc"])]
     if undefined:
         lines += ["", f"AUROC undefined (one class only in the test views): {', '.join(map(str, undefined))}."]

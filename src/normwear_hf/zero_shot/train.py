@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +302,7 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
         "transfer_check_views": describe_views(splits.transfer_check),
         "held_out_views": describe_views(splits.held_out),
         "arguments": asdict(args),
+        "command": command_line(args),
         "aggregators": {},
     }
     models = {}
@@ -324,6 +325,33 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
         save_outputs(results, models, extractor, Path(args.output_dir))
     state.wait_for_everyone()
     return results
+
+
+NEGATED_FLAGS = {
+    "use_ecg5000": "--no_ecg5000",
+    "rhythm": "--no_rhythm",
+    "question_conditioning": "--no_question_conditioning",
+}
+
+
+def command_line(args: ZeroShotArguments) -> str:
+    """The ``examples/train_zero_shot.py`` call that gives ``args`` (options at their defaults left out), for the
+    model card."""
+    defaults = ZeroShotArguments(model=args.model)
+    parts = ["python examples/train_zero_shot.py", f"--model {args.model}", f"--output_dir {args.output_dir}"]
+    for option in fields(args):
+        name, value = option.name, getattr(args, option.name)
+        if name in ("model", "output_dir", "progress") or value == getattr(defaults, name):
+            continue
+        if name in NEGATED_FLAGS:
+            parts.append(NEGATED_FLAGS[name])
+        elif isinstance(value, bool):
+            parts.append(f"--{name}")
+        elif isinstance(value, list):
+            parts.append(f"--{name} " + " ".join(map(str, value)))
+        else:
+            parts.append(f"--{name} {value}")
+    return " ".join(parts)
 
 
 def summary_table(results: Mapping[str, Any]) -> dict[str, Any]:
