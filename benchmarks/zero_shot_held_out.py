@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> None:
         caption_retime_fraction=args.caption_retime_fraction,
         rhythm=not args.no_rhythm,
         question_conditioning=not args.no_question_conditioning,
-        text_centering=args.text_centering,
+        text_centering=not args.no_text_centering,
         progress=not args.no_progress,
     )
     base, extractor, encoder, splits, data = prepare_run(base_args)
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> None:
             entry["caption_retime_fraction"] = args.caption_retime_fraction
             entry["rhythm"] = not args.no_rhythm
             entry["question_conditioning"] = not args.no_question_conditioning
-            entry["text_centering"] = args.text_centering
+            entry["text_centering"] = not args.no_text_centering
             done = _merged(path, done, key, entry)
             scores = [f"{a} held-out {entry[a]['held_out_macro']:.3f}" for a in args.aggregators]
             print(f"{key}: " + ", ".join(scores), flush=True)
@@ -134,10 +134,10 @@ def choose(runs: dict, objectives: list[str]) -> tuple[str, dict]:
     return max(eligible, key=lambda o: means[o]["transfer_check"]), means
 
 
-FLAGS = (  # (entry key, its value before the option existed, how the run command says "not the default")
+FLAGS = (  # (entry key, its value before the option existed, the run option that turns it off)
     ("rhythm", False, "--no_rhythm"),
     ("question_conditioning", False, "--no_question_conditioning"),
-    ("text_centering", False, None),
+    ("text_centering", False, "--no_text_centering"),
 )
 
 
@@ -148,12 +148,7 @@ def recipe_command(recipe: str, entry: dict) -> str:
     if recipe != objective:
         parts.append(f"--label_suffix {recipe[len(objective) :]}")
     parts.append(f"--caption_retime_fraction {entry.get('caption_retime_fraction', 0.0)}")
-    for key, before, off in FLAGS:
-        on = entry.get(key, before)
-        if off and not on:
-            parts.append(off)
-        if not off and on:
-            parts.append(f"--{key}")
+    parts += [off for key, before, off in FLAGS if not entry.get(key, before)]
     return " ".join(parts)
 
 
@@ -266,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument(
         "--no_question_conditioning", action="store_true", help="MSiTF's question sets token weights only (paper)"
     )
-    run_parser.add_argument("--text_centering", action="store_true", help="heads compare sentences minus their mean")
+    run_parser.add_argument("--no_text_centering", action="store_true", help="heads compare sentences as they are")
     run_parser.add_argument("--no_progress", action="store_true")
     report_parser = sub.add_parser("report")
     report_parser.add_argument("--out", default="runs/zs_heldout")

@@ -61,7 +61,7 @@ class ZeroShotArguments:
     rhythm: bool = True
     question_conditioning: bool = True
     """MSiTF adds the question to the pooled tokens (``config.zero_shot_question_conditioning``)."""
-    text_centering: bool = False
+    text_centering: bool = True
     """Compare sentences after taking out the training texts' mean (``config.zero_shot_text_centering``)."""
     """The head also reads each channel's rhythm descriptor (``rhythm_features``), one more token per channel."""
     seed: int = 0

@@ -328,6 +328,7 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
 
 
 NEGATED_FLAGS = {
+    "text_centering": "--no_text_centering",
     "use_ecg5000": "--no_ecg5000",
     "rhythm": "--no_rhythm",
     "question_conditioning": "--no_question_conditioning",
@@ -447,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no_question_conditioning", action="store_true", help="MSiTF's question sets token weights only (paper)"
     )
-    parser.add_argument("--text_centering", action="store_true", help="compare sentences minus the training mean")
+    parser.add_argument("--no_text_centering", action="store_true", help="compare the encoder's sentences as they are")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--no_progress", action="store_true")
     return parser
@@ -457,10 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     options = vars(build_parser().parse_args(argv))  # every option is a ZeroShotArguments field but the "no_"s
     use_ecg5000, progress = not options.pop("no_ecg5000"), not options.pop("no_progress")
-    rhythm, conditioning = not options.pop("no_rhythm"), not options.pop("no_question_conditioning")
-    args = ZeroShotArguments(
-        **options, use_ecg5000=use_ecg5000, progress=progress, rhythm=rhythm, question_conditioning=conditioning
-    )
+    heads = {name: not options.pop(f"no_{name}") for name in ("rhythm", "question_conditioning", "text_centering")}
+    args = ZeroShotArguments(**options, use_ecg5000=use_ecg5000, progress=progress, **heads)
     results = run_zero_shot_training(args)
     print(results_markdown(results), end="")
     print(f"calibration temperature {results['calibration_temperature']:.3f}; wrote {args.output_dir}")
