@@ -1,6 +1,6 @@
-"""Why zero-shot heart rate fails on unseen ECG: how much the frozen backbone carries, and what the head answers.
+"""Zero-shot heart rate on unseen ECG: what the frozen backbone carries, what the rhythm descriptor adds, what the head says.
 
-Two measurements (docs/benchmarks.md, "Zero-shot: caption-contrastive alignment", the investigated inversion):
+Three measurements (docs/benchmarks.md, "Zero-shot recipes on the held-out list v2", the heart-rate bullets):
 
 1. A logistic probe (4-fold CV, AUROC one-vs-rest) on the frozen backbone's tokens of generator views, heart-rate
    band slow / normal / fast, from one ECG channel and from one PPG channel: how linearly the backbone carries the
