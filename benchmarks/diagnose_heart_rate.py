@@ -1,4 +1,4 @@
-"""Zero-shot heart rate on unseen ECG: what the frozen backbone carries, what the rhythm descriptor adds, what the head says.
+"""Zero-shot heart rate on unseen ECG: what the backbone carries, what the rhythm descriptor adds, what the head says.
 
 Three measurements (docs/benchmarks.md, "Zero-shot recipes on the held-out list v2", the heart-rate bullets):
 
