@@ -11,12 +11,11 @@ import dataclasses
 import json
 import shlex
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ..evaluation.benchmark import METHOD_LABELS, paired_markdown
 from ..evaluation.paired import format_difference
-from ..evaluation.zero_shot_report import INTERVAL_NOTE, has_interval, with_interval
 from .comparison import RandomInitComparison
 from .constants import (
     BOUNDED_METRICS,
@@ -38,8 +37,6 @@ __all__ = [
     "training_section",
     "untested_limitation",
     "warning_notes",
-    "zero_shot_section",
-    "zero_shot_usage_note",
 ]
 
 
@@ -96,19 +93,6 @@ def warning_notes(results: Mapping[str, Any], comparison: RandomInitComparison) 
             f"{comparison.compared} benchmark tasks (see Evaluation)."
         )
     return "\n\n".join(notes)
-
-
-def zero_shot_usage_note(zero_shot: Mapping[str, Any] | None) -> str:
-    if zero_shot is not None:
-        return (
-            "Zero-shot accuracy on held-out tasks is reported under "
-            "[Zero-shot classification](#zero-shot-classification)."
-        )
-    return (
-        "> The zero-shot pipeline needs a checkpoint with a trained zero-shot head "
-        "(`NormWearForZeroShotClassification`); no zero-shot evaluation was given for this card, so it makes no "
-        "claim about zero-shot accuracy."
-    )
 
 
 def architecture_of(config: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -408,117 +392,6 @@ def evaluation_section(results: Mapping[str, Any], comparison: RandomInitCompari
 
 def _number_or_na(value: Any, spec: str = ".3f") -> str:
     return format(value, spec) if is_number(value) else "n/a"
-
-
-def zero_shot_section(zero_shot: Mapping[str, Any] | None) -> str:
-    if zero_shot is None:
-        return (
-            "Not evaluated: no zero-shot results were given to the card generator, so this card claims nothing "
-            "about zero-shot accuracy."
-        )
-    tasks = zero_shot["held_out_tasks"]
-    lines = []
-    if zero_shot.get("text_encoder"):
-        lines += [f"Text encoder (frozen): `{zero_shot['text_encoder']}`.", ""]
-    objective = zero_shot.get("objective") or (zero_shot.get("arguments") or {}).get("objective")
-    if objective == "captions":
-        lines += [
-            "Aligned caption-contrastively: each training view against the batch's captions of its physiology "
-            "(13 concept families, same-family hard negatives; views at other rates, units and signs), with a "
-            "quarter of the steps on the held-in tasks' label sets (docs/zero_shot.md).",
-            "",
-        ]
-    arguments = zero_shot.get("arguments") or {}
-    additions = [
-        text
-        for key, text in (
-            ("rhythm", "each channel's rhythm descriptor (periodicity, period and beat spacing, from the window "
-             "before cleaning: `rhythm_features.py`) becomes a token, pooled over channels beside the patch tokens"),
-            ("question_conditioning", "the question joins the pooled tokens: the embedding depends on what is asked"),
-            ("text_centering", "sentences are compared after taking out the training texts' mean"),
-        )
-        if arguments.get(key)
-    ]  # fmt: skip
-    if additions:
-        lines += ["Beyond the paper's MSiTF: " + "; ".join(additions) + " (docs/zero_shot.md).", ""]
-    if zero_shot.get("command"):
-        lines += [f"The head was trained with `{zero_shot['command']}`.", ""]
-    held_in = zero_shot.get("held_in_tasks") or []
-    if held_in:
-        lines += [
-            f"Held-in tasks (their labels trained the zero-shot head): {', '.join(map(str, held_in))}. "
-            "The tasks below were never seen in training.",
-            "",
-        ]
-    if is_number(zero_shot.get("calibration_temperature")):
-        lines += [
-            f"Scores are softmax(logits / T) with T = {zero_shot['calibration_temperature']:.3g}, fitted on held-in "
-            "validation data.",
-            "",
-        ]
-    has_n = any("n" in task for task in tasks)
-    has_clap = any(is_number(task.get("clap_baseline_auroc")) for task in tasks)
-    columns = ["held-out task", "classes"] + (["n"] if has_n else []) + ["NormWear zero-shot AUROC"]
-    columns += (["CLAP-style baseline AUROC"] if has_clap else []) + ["chance"]
-    lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    wins = compared = 0
-    for task in tasks:
-        cells = [_cell(task["task"]), str(task.get("num_classes", "?"))] + ([str(task.get("n", "?"))] if has_n else [])
-        cells.append(_scored(task["auroc"], task.get("auroc_ci")))
-        if has_clap:
-            clap = task.get("clap_baseline_auroc")
-            cells.append(_scored(clap, task.get("clap_baseline_auroc_ci")))
-            if is_number(clap) and is_number(task["auroc"]):
-                compared += 1
-                wins += int(task["auroc"] > clap)
-        cells.append(_number_or_na(task.get("chance", 0.5), ".2f"))
-        lines.append("| " + " | ".join(cells) + " |")
-    macro = ["**macro**", ""] + ([""] if has_n else [])
-    macro.append(f"**{_scored(zero_shot['macro_auroc'], zero_shot.get('macro_auroc_ci'))}**")
-    if has_clap:
-        clap_macro = _scored(zero_shot.get("clap_macro_auroc"), zero_shot.get("clap_macro_auroc_ci"))
-        macro.append(f"**{clap_macro}**")
-    lines.append("| " + " | ".join(macro + [""]) + " |")
-    if has_interval(zero_shot.get("macro_auroc_ci")):
-        lines += ["", INTERVAL_NOTE]
-    if has_clap:
-        lines += ["", f"NormWear beats the CLAP-style baseline on {wins} of {compared} held-out tasks."]
-    inverted = [
-        f"{task['task']} {task['auroc']:.3f}" for task in tasks if is_number(task["auroc"]) and task["auroc"] < 0.5
-    ]
-    if inverted:
-        lines += [
-            "",
-            f"Below chance, so answered inverted: {', '.join(inverted)} (docs/benchmarks.md, the zero-shot recipes, "
-            "says why). Do not use the head for these concepts.",
-        ]
-    undefined = [task["task"] for task in tasks if not is_number(task["auroc"])]
-    if undefined:
-        lines += ["", f"AUROC undefined (one class only in the test views): {', '.join(map(str, undefined))}."]
-    lines += _seed_spread(zero_shot.get("seed_runs") or [])
-    return "\n".join(lines).strip()
-
-
-def _scored(value: Any, interval: Any) -> str:
-    """A score cell: the number with its interval when the results carry a valid one; n/a when there is none."""
-    return with_interval(float(value), interval) if is_number(value) else _number_or_na(value)
-
-
-def _seed_spread(runs: Sequence[Mapping[str, Any]]) -> list[str]:
-    """A sentence on how much the held-out macro AUROC moves with the training seed (``seed_runs`` entries:
-    ``{"seed", "macro_auroc", "clap_macro_auroc"}``); nothing for fewer than two runs."""
-    scores = [float(run["macro_auroc"]) for run in runs if is_number(run.get("macro_auroc"))]
-    if len(scores) < 2:
-        return []
-    clap = [float(run["clap_macro_auroc"]) for run in runs if is_number(run.get("clap_macro_auroc"))]
-    listed = ", ".join(f"{score:.3f}" for score in scores)
-    text = (
-        f"Across {len(scores)} training seeds (this checkpoint is one of them) the held-out macro AUROC is "
-        f"{statistics.mean(scores):.3f} +- {statistics.stdev(scores):.3f} ({listed})"
-    )
-    if len(clap) >= 2:
-        text += f"; the CLAP-style baseline {statistics.mean(clap):.3f} +- {statistics.stdev(clap):.3f}"
-    return ["", text + "."]
 
 
 def benchmark_limitation(results: Mapping[str, Any], comparison: RandomInitComparison) -> str:

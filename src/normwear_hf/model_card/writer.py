@@ -46,10 +46,9 @@ from .sections import (
     training_section,
     untested_limitation,
     warning_notes,
-    zero_shot_section,
-    zero_shot_usage_note,
 )
 from .template import TEMPLATE_PATH, fill_template, read_filled
+from .zero_shot_sections import zero_shot_section, zero_shot_usage_note
 
 __all__ = ["build_parser", "main", "write_model_card"]
 
