@@ -248,6 +248,19 @@ def test_zero_shot_results_given_absent_or_missing(real_results, tmp_path):
     path.write_text(json.dumps(zero_shot))
     text = write_model_card(tmp_path / "seeds", real_results, zero_shot_results=path).read_text()
     assert "Across 2 training seeds (this checkpoint is one of them) the held-out macro AUROC is 0.550 +- 0.071" in text
+    assert "Below chance" not in text and "Beyond the paper's MSiTF" not in text
+
+    # a head with the additions, its command, and a task it answers the wrong way round
+    head = json.loads(json.dumps(zero_shot))
+    head["held_out_tasks"][1]["auroc"] = 0.1
+    head["arguments"] = {"rhythm": True, "question_conditioning": False, "text_centering": True}
+    head["command"] = "python examples/train_zero_shot.py --model normwear --output_dir runs/zs"
+    (tmp_path / "head.json").write_text(json.dumps(head))
+    text = write_model_card(tmp_path / "head", real_results, zero_shot_results=tmp_path / "head.json").read_text()
+    beyond = next(line for line in text.splitlines() if line.startswith("Beyond the paper's MSiTF"))
+    assert "rhythm descriptor" in beyond and "training texts' mean" in beyond and "question" not in beyond
+    assert "The head was trained with `python examples/train_zero_shot.py --model normwear" in text
+    assert "Below chance, so answered inverted: dalia_activity 0.100" in text
     assert "the CLAP-style baseline 0.500 +- 0.000" in text
 
     zero_shot["held_out_tasks"][0]["auroc_ci"] = [0.62, 0.79]
