@@ -280,23 +280,14 @@ def test_rhythm_head_export_and_wrapper_match_pytorch(rhythm_exported):
 
     embeddings = np.load(out / "zero_shot_labels.npz")
     text_embeds, question_embeds = (torch.from_numpy(embeddings[key]) for key in ("text_embeds", "question_embeds"))
-    with torch.no_grad():
-        expected = model(
-            features["input_values"],
-            text_embeds,
-            question_embeds,
-            channel_mask=features["channel_mask"],
-            time_mask=features["time_mask"],
-            rhythm_values=features["rhythm_values"],
-        ).logits.numpy()
-        no_rhythm = model(
-            features["input_values"],
-            text_embeds,
-            question_embeds,
-            channel_mask=features["channel_mask"],
-            time_mask=features["time_mask"],
-            rhythm_values=torch.zeros_like(features["rhythm_values"]),
-        ).logits.numpy()
+
+    def logits_with(rhythm_values: torch.Tensor):
+        with torch.no_grad():
+            inputs = {name: features[name] for name in ("channel_mask", "time_mask")}
+            return model(features["input_values"], text_embeds, question_embeds, **inputs, rhythm_values=rhythm_values)
+
+    expected = logits_with(features["rhythm_values"]).logits.numpy()
+    no_rhythm = logits_with(torch.zeros_like(features["rhythm_values"])).logits.numpy()
     logits = runtime.zero_shot_logits(signals, rate)
     assert logits.shape == expected.shape
     assert np.abs(logits - expected).max() < PARITY_ATOL
