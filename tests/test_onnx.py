@@ -342,3 +342,11 @@ def test_export_command_and_its_errors(tmp_path, capsys, monkeypatch):
     assert 'pip install "normwear-hf[onnx]"' in capsys.readouterr().err
     with pytest.raises(ImportError, match="pip install onnxruntime"):
         wrapper.NormWearOnnx(out)
+
+
+def test_the_export_command_reports_the_heads_parity_and_rhythm(rhythm_exported, tmp_path, capsys):
+    source, _, _ = rhythm_exported
+    assert main(["export", str(source), "--onnx", "--out", str(tmp_path / "edge"), "--labels", "slow,fast"]) == 0
+    printed = capsys.readouterr().out
+    assert "zero-shot head parity: cosine max |diff|" in printed
+    assert "it reads rhythm descriptors (numpy copy max |diff| 0.0e+00)" in printed

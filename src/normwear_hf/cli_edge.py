@@ -69,6 +69,10 @@ def run_export_onnx(args: argparse.Namespace) -> int:
         print(f"zero-shot head: skipped ({zero_shot['skipped']})")
     else:
         print(f"zero-shot head: labels {zero_shot['labels']} (question {zero_shot['question']!r})")
+        head = f"zero-shot head parity: cosine max |diff| {parity['zero_shot_cosine_max_abs_error']:.1e}"
+        if zero_shot.get("rhythm_size"):
+            head += f"; it reads rhythm descriptors (numpy copy max |diff| {parity['rhythm_max_abs_error']:.1e})"
+        print(head)
     print("run it with numpy + onnxruntime only:")
     print(f"  cd {out} && python -c \"from normwear_onnx import NormWearOnnx; m = NormWearOnnx('.'); ...\"")
     print(f"  python {Path(out) / 'normwear_onnx.py'} {out} recording.npy --sampling-rate 64")
