@@ -41,13 +41,24 @@ _LOW_PASS_SIGMA_SECONDS = 0.15
 _MIN_LAG_SECONDS, _MAX_LAG_SECONDS = 0.25, 4.0
 
 
-def _autocorrelation(x: np.ndarray) -> np.ndarray:
-    """Biased autocorrelation of a centred series, 1 at lag 0 (the bias tapers long lags, which 6 s estimate
-    poorly, and so prefers the period to its multiples)."""
-    n = len(x)
-    spectrum = np.fft.rfft(x - x.mean(), 2 * n)
-    ac = np.fft.irfft(np.abs(spectrum) ** 2, 2 * n)[:n]
-    return ac / ac[0] if ac[0] > 0 else np.zeros(n)
+def _autocorrelations(views: np.ndarray) -> np.ndarray:
+    """Biased autocorrelation of each centred row of ``views`` ``[V, n]``, 1 at lag 0 (the bias tapers long lags,
+    which 6 s estimate poorly, and so prefers the period to its multiples); a row without variance gives zeros."""
+    n = views.shape[-1]
+    spectrum = np.fft.rfft(views - views.mean(axis=-1, keepdims=True), 2 * n, axis=-1)
+    ac = np.fft.irfft(np.abs(spectrum) ** 2, 2 * n, axis=-1)[:, :n]
+    zero = ac[:, :1] <= 0
+    return np.where(zero, 0.0, ac / np.where(zero, 1.0, ac[:, :1]))
+
+
+def _percentile_98(x: np.ndarray) -> float:
+    """``np.percentile(x, 98)`` to the last bit (its linear method, from a partition), ten times faster on a window."""
+    position = 0.98 * (len(x) - 1)
+    low = int(np.floor(position))
+    high, fraction = min(low + 1, len(x) - 1), position - low
+    below, above = np.partition(x, [low, high])[[low, high]]
+    step = above - below
+    return float(above - step * (1 - fraction) if fraction >= 0.5 else below + step * fraction)
 
 
 def _lag_bins(ac: np.ndarray) -> np.ndarray:
@@ -57,9 +68,8 @@ def _lag_bins(ac: np.ndarray) -> np.ndarray:
     return np.where(stop > start, (sums[stop] - sums[start]) / np.maximum(stop - start, 1), 0.0)
 
 
-def _view_features(series: np.ndarray, rate: float) -> np.ndarray:
+def _view_features(series: np.ndarray, ac: np.ndarray, rate: float) -> np.ndarray:
     n = len(series)
-    ac = _autocorrelation(series)
     bins = _lag_bins(ac)
     low, high = int(_MIN_LAG_SECONDS * rate), min(n - 1, int(_MAX_LAG_SECONDS * rate))
     peaks, _ = scipy.signal.find_peaks(ac[low:high])
@@ -70,7 +80,7 @@ def _view_features(series: np.ndarray, rate: float) -> np.ndarray:
     else:
         period, height = high / rate, 0.0
     beats, _ = scipy.signal.find_peaks(
-        series, distance=max(3, int(0.6 * period * rate)), height=0.3 * np.percentile(series, 98)
+        series, distance=max(3, int(0.6 * period * rate)), height=0.3 * _percentile_98(series)
     )
     spacing = [0.0, 0.0, 0.0, 0.0]
     if len(beats) >= 3:
@@ -94,13 +104,15 @@ def rhythm_descriptor(window: np.ndarray, rate: float) -> np.ndarray:
         return np.zeros(RHYTHM_SIZE, dtype=np.float32)
     x = x / scale
     difference = np.diff(x, prepend=x[0])
-    views = (
-        x,
-        difference,
-        scipy.ndimage.gaussian_filter1d(difference**2, _ENERGY_SIGMA_SECONDS * rate),
-        scipy.ndimage.gaussian_filter1d(x, _LOW_PASS_SIGMA_SECONDS * rate),
+    views = np.stack(
+        [
+            x,
+            difference,
+            scipy.ndimage.gaussian_filter1d(difference**2, _ENERGY_SIGMA_SECONDS * rate),
+            scipy.ndimage.gaussian_filter1d(x, _LOW_PASS_SIGMA_SECONDS * rate),
+        ]
     )
-    return np.concatenate([_view_features(view, rate) for view in views])
+    return np.concatenate([_view_features(*pair, rate) for pair in zip(views, _autocorrelations(views))])
 
 
 def rhythm_values(windows: list[np.ndarray], rate: float) -> np.ndarray:
