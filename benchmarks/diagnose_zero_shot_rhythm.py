@@ -75,14 +75,17 @@ def main(argv: list[str] | None = None) -> int:
     for pair in (held_out_pair, *CAPTION_PAIRS):
         auroc = _auroc(is_af, scores(views, task.questions[0], pair))
         print(f"  head AUROC {auroc:.2f}: {pair[1]!r} over {pair[0]!r}")
-    labels = torch.nn.functional.normalize(sentences(held_out_pair[::-1]), dim=-1)
-    for pair in CAPTION_PAIRS:
-        captions = torch.nn.functional.normalize(sentences(pair), dim=-1)
-        cosine = labels @ captions.T  # rows: AF, sinus; columns: regular, irregular
-        print(
-            f"  text cosines: {pair[1]!r} AF {cosine[0, 1]:.2f} / sinus {cosine[1, 1]:.2f}; "
-            f"{pair[0]!r} AF {cosine[0, 0]:.2f} / sinus {cosine[1, 0]:.2f}"
-        )
+    for name, directions in (
+        ("raw", lambda text: torch.nn.functional.normalize(text, dim=-1)),
+        ("as the head compares them", model.text_directions),  # centred when the head centres
+    ):
+        labels = directions(sentences(held_out_pair[::-1]))
+        for pair in CAPTION_PAIRS:
+            cosine = labels @ directions(sentences(pair)).T  # rows: AF, sinus; columns: regular, irregular
+            print(
+                f"  text cosines ({name}): {pair[1]!r} AF {cosine[0, 1]:.2f} / sinus {cosine[1, 1]:.2f}; "
+                f"{pair[0]!r} AF {cosine[0, 0]:.2f} / sinus {cosine[1, 0]:.2f}"
+            )
 
     task = HELD_OUT_TASKS["hrv_band"]
     views = synthetic_views(rows, ["hrv_band"], seed=HELD_OUT_SEED)["hrv_band"]

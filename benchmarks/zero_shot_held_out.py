@@ -239,6 +239,15 @@ def add_seed_runs(done: dict, recipe: str, results_path: Path) -> None:
         }
         for key, entry in sorted(runs.items())
     ]
+    seed = arguments.get("seed")
+    same = next((run for run in results["seed_runs"] if run["seed"] == seed), None)
+    own = results.get("macro_auroc")
+    if same is not None and own is not None and abs(same["macro_auroc"] - own) > 1e-4:
+        results["seed_runs_note"] = (
+            f"this checkpoint is seed {seed} trained again by examples/train_zero_shot.py ({own:.3f}, against "
+            f"{same['macro_auroc']:.3f} in the seed runs, which differ from it in thread count and floating-point "
+            "summation order)"
+        )
     write_text_atomic(results_path, json.dumps(results, indent=2, default=float) + "\n")
     print(f"wrote seed_runs of {recipe} ({len(runs)} seeds) into {results_path}")
 

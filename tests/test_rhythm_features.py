@@ -71,6 +71,8 @@ def test_the_extractor_returns_descriptors_per_channel_window_with_zeros_for_pad
     values = features["rhythm_values"]
     assert values.shape == (features["input_values"].shape[0], 2, RHYTHM_SIZE) and values.dtype == np.float32
     assert values[:, 0].any(axis=-1).all() and not values[-1, 1].any()  # the 1-channel recording's padding
+    found = 60.0 / np.exp(values[:2, :, VIEWS.index("energy") * PER_VIEW + PERIOD])  # [windows, channels] bpm
+    assert np.allclose(found, [[60, 120], [60, 120]], rtol=0.06)  # each channel's own rhythm, in its place
     pieces = extractor.iter_batches([two], sampling_rate=rate, max_windows=1, return_rhythm=True)
     np.testing.assert_array_equal(np.concatenate([p["rhythm_values"] for p in pieces]), values[:2])
     assert "rhythm_values" not in extractor(two, sampling_rate=rate)  # only when asked

@@ -123,12 +123,16 @@ def test_caption_batches_have_multi_positive_targets(rows):
     rhythm = [torch.full((h.shape[0], 4), float(i)) for i, h in enumerate(hidden)]
     tokens = WindowTokens(hidden, masks, np.arange(len(hidden)), rhythm)
     bank = CaptionBank(views, tokens, HashEncoder())
-    _, mask, rhythm, questions, texts, targets = bank.sample(32, random.Random(0), torch.Generator().manual_seed(0))
+    batch_hidden, mask, rhythm, questions, texts, targets = bank.sample(
+        32, random.Random(0), torch.Generator().manual_seed(0)
+    )
     assert questions.shape == (32, HashEncoder.width) and texts.shape[1] == HashEncoder.width
     assert targets.shape == (32, len(texts)) and torch.allclose(targets.sum(1), torch.ones(32))
     positives = (targets > 0).sum(1)
     assert positives.min() >= 1 and positives.max() > 1 and (targets == 0).any()  # shared truths are positives
-    assert mask.shape[0] == 32 and rhythm.shape[::2] == (32, 4)  # each row's own descriptors ride along
+    assert mask.shape[0] == 32 and rhythm.shape[::2] == (32, 4)
+    owners = rhythm[:, 0, 0].long()  # each row carries its own view's descriptors (filled with the view's index)
+    assert all(torch.equal(row[: len(hidden[o])], hidden[o].float()) for row, o in zip(batch_hidden, owners))
     with pytest.raises(ValueError, match="captioned views"):
         tokens.hidden = hidden[:-1]
         CaptionBank(views, tokens, HashEncoder())

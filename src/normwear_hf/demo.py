@@ -27,6 +27,7 @@ import torch
 
 from ._version import __version__
 from .checkpoint import load_quietly, no_progress_bars
+from .modeling_normwear_zero_shot import rhythm_inputs
 from .samples import SampleRecording, load_sample_recordings
 from .zero_shot.engine import has_zero_shot_head
 
@@ -325,7 +326,7 @@ def draw_picture(
         channel_types=[list(channel_types)],
         long_input="split",
         return_tensors="pt",
-        return_rhythm=clf is not None,
+        return_rhythm=clf is not None and bool(rhythm_inputs(model.config)),
     )
     windows, _, _, steps, scales = features["input_values"].shape  # [windows, channels, planes, time, scales]
     weight_maps, shares = None, None
@@ -385,7 +386,7 @@ def _msitf_weights(model, clf, features, question, recording, channel_types, bf1
             question_embeds=question_embeds,
             channel_mask=features["channel_mask"],
             time_mask=features["time_mask"],
-            rhythm_values=features["rhythm_values"],
+            rhythm_values=features.get("rhythm_values"),
             return_dict=True,
         )
     weights = outputs.aggregation_weights.float().numpy()  # [windows, channels, 1 + patches]

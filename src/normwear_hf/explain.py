@@ -129,6 +129,7 @@ def explain(
     """
     from .checkpoint import backbone_of
     from .modeling_normwear import average_windows, channel_summaries, finish_pooling
+    from .modeling_normwear_zero_shot import rhythm_inputs
 
     loaded, extractor = _load(model)
     extractor = feature_extractor or extractor
@@ -139,7 +140,7 @@ def explain(
         long_input="split",
         return_tensors="pt",
         return_signal=True,
-        return_rhythm=labels is not None,
+        return_rhythm=labels is not None and bool(rhythm_inputs(loaded.config)),
     )
     input_values = features["input_values"].detach().clone().requires_grad_(True)
     with torch.enable_grad():
@@ -157,7 +158,7 @@ def explain(
         elif labels is not None:
             kind = "zero-shot"
             logits, names = _zero_shot_logits(
-                loaded, outputs, labels, question, hypothesis_template, features["rhythm_values"]
+                loaded, outputs, labels, question, hypothesis_template, features.get("rhythm_values")
             )
         elif hasattr(loaded, "classifier"):
             kind = "classifier"

@@ -30,6 +30,7 @@ import torch
 from . import feature_extraction_normwear
 from .feature_extraction_normwear import NormWearFeatureExtractor
 from .modeling_normwear import NormWearModel, channel_summaries, finish_pooling
+from .modeling_normwear_zero_shot import rhythm_inputs
 from .quality import DEFAULT_QUALITY_THRESHOLD, check_threshold, score_windows
 from .signal_processing import unit_peak_if_huge
 from .streaming import StreamWindow, WindowStream
@@ -139,6 +140,7 @@ class WindowScorer:
             encoder = text_encoder or SentenceEncoder(config.text_encoder_name_or_path)
             self.text_embeds = encoder.encode(sentences)
             self.question_embeds = encoder.encode([question or config.zero_shot_default_question])[0]
+        self.reads_rhythm = self.labels is not None and bool(rhythm_inputs(self.zero_shot.config))
         self.channel_types = None if channel_types is None else list(channel_types)
         self.batch_size = batch_size
         self.dtype = dtype
@@ -159,7 +161,7 @@ class WindowScorer:
         values = [unit_peak_if_huge(w.values) for w in windows]  # as the extractor treats whole channels
         with _quiet_flat_warnings():
             features = extractor._featurize(
-                [(0, v) for v in values], None, None, "pt", "split", return_rhythm=self.labels is not None
+                [(0, v) for v in values], None, None, "pt", "split", return_rhythm=self.reads_rhythm
             )
         checked = score_windows(
             values,
@@ -186,7 +188,7 @@ class WindowScorer:
                     outputs.last_hidden_state,
                     outputs.token_mask,
                     self.question_embeds.to(self.device),
-                    features["rhythm_values"].to(self.device),
+                    features["rhythm_values"].to(self.device) if self.reads_rhythm else None,
                 )
                 logits = model.similarity_logits(signal, self.text_embeds.to(self.device))
                 probabilities = model.calibrated_scores(logits).float().cpu().numpy()

@@ -102,7 +102,7 @@ def zero_shot_section(zero_shot: Mapping[str, Any] | None) -> str:
     undefined = [task["task"] for task in tasks if not is_number(task["auroc"])]
     if undefined:
         lines += ["", f"AUROC undefined (one class only in the test views): {', '.join(map(str, undefined))}."]
-    lines += _seed_spread(zero_shot.get("seed_runs") or [])
+    lines += _seed_spread(zero_shot.get("seed_runs") or [], zero_shot.get("seed_runs_note"))
     return "\n".join(lines).strip()
 
 
@@ -111,7 +111,7 @@ def _scored(value: Any, interval: Any) -> str:
     return with_interval(float(value), interval) if is_number(value) else _number_or_na(value)
 
 
-def _seed_spread(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+def _seed_spread(runs: Sequence[Mapping[str, Any]], note: str | None = None) -> list[str]:
     """A sentence on how much the held-out macro AUROC moves with the training seed (``seed_runs`` entries:
     ``{"seed", "macro_auroc", "clap_macro_auroc"}``); nothing for fewer than two runs."""
     scores = [float(run["macro_auroc"]) for run in runs if is_number(run.get("macro_auroc"))]
@@ -120,12 +120,13 @@ def _seed_spread(runs: Sequence[Mapping[str, Any]]) -> list[str]:
     clap = [float(run["clap_macro_auroc"]) for run in runs if is_number(run.get("clap_macro_auroc"))]
     listed = ", ".join(f"{score:.3f}" for score in scores)
     text = (
-        f"Across {len(scores)} training seeds (this checkpoint is one of them) the held-out macro AUROC is "
+        f"Across {len(scores)} training seeds{' (this checkpoint is one of them)' if not note else ''} the held-out "
+        "macro AUROC is "
         f"{statistics.mean(scores):.3f} +- {statistics.stdev(scores):.3f} ({listed})"
     )
     if len(clap) >= 2:
         text += f"; the CLAP-style baseline {statistics.mean(clap):.3f} +- {statistics.stdev(clap):.3f}"
-    return ["", text + "."]
+    return ["", text + (f"; {note}" if note else "") + "."]
 
 
 def _head_lines(zero_shot: Mapping[str, Any]) -> list[str]:

@@ -59,11 +59,11 @@ class ZeroShotArguments:
     caption_retime_fraction: float = 0.5
     """With ``objective="captions"``: the share of ECG / PPG / respiration views played faster or slower."""
     rhythm: bool = True
+    """The head also reads each channel's rhythm descriptor (``rhythm_features``), pooled beside the tokens."""
     question_conditioning: bool = True
     """MSiTF adds the question to the pooled tokens (``config.zero_shot_question_conditioning``)."""
     text_centering: bool = True
     """Compare sentences after taking out the training texts' mean (``config.zero_shot_text_centering``)."""
-    """The head also reads each channel's rhythm descriptor (``rhythm_features``), one more token per channel."""
     seed: int = 0
     progress: bool = True
 
