@@ -32,6 +32,7 @@ from normwear_hf.zero_shot.train import (
     ZeroShotArguments,
     add_wrong_answers,
     drop_tokens,
+    fit_text_center,
     run_zero_shot_training,
     task_cache,
     train_aggregator,
@@ -238,7 +239,8 @@ def test_held_in_and_held_out_tasks_are_disjoint_and_well_formed():
 
 @pytest.fixture(scope="module")
 def aligned_activity_model(encoder):
-    """A tiny random backbone whose MSiTF aggregator is aligned on rest vs run accelerometer views."""
+    """A tiny random backbone whose MSiTF aggregator, of the shipped kind (rhythm descriptors, question
+    conditioning, text centring), is aligned on rest vs run accelerometer views."""
     task = PromptTask(
         "activity",
         HELD_IN_TASKS["activity"].questions,
@@ -246,11 +248,16 @@ def aligned_activity_model(encoder):
     )
     rows = [row for row in generate_examples(160, seed=31) if "acc" in row["channel_types"]]
     views = [view for view in synthetic_views(rows, ["activity"])["activity"] if view[1] in ("rest", "run")]
-    model = tiny_zero_shot()
+    model = tiny_zero_shot(
+        zero_shot_rhythm_size=RHYTHM_SIZE, zero_shot_question_conditioning=True, zero_shot_text_centering=True
+    )
     extractor = NormWearFeatureExtractor()
     args = ZeroShotArguments(model="", steps=100, refine_steps=20, batch_size=32, learning_rate=3e-3, progress=False)
     cache = task_cache(task, views, model.normwear, extractor, args, "test")
-    history = train_aggregator(model, {"activity": cache}, {"activity": PromptBank(task, encoder)}, args)
+    banks = {"activity": PromptBank(task, encoder)}
+    fit_text_center(model, banks.values())
+    assert model.text_center.norm() > 0.1
+    history = train_aggregator(model, {"activity": cache}, banks, args)
     return model, extractor, history
 
 
@@ -578,3 +585,16 @@ def test_the_bundled_model_does_not_warn_on_the_sample_recordings(caplog):
     with caplog.at_level("WARNING", logger="normwear_hf.pipeline_normwear_zero_shot"):
         results = clf(inputs, candidate_labels=["resting", "walking", "running"])
     assert len(results) == 6 and "barely vary" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{}, {"rhythm": False, "text_centering": False}, {"use_ecg5000": False, "steps": 10, "aggregators": ["msitf"]}],
+)
+def test_the_recorded_command_gives_back_the_same_arguments(change):
+    from normwear_hf.zero_shot.train import command_line, parse_arguments
+
+    args = ZeroShotArguments(model="normwear", output_dir="runs/zs", **change)
+    words = command_line(args).split()
+    assert words[:2] == ["python", "examples/train_zero_shot.py"]
+    assert parse_arguments(words[2:]) == args

@@ -224,6 +224,15 @@ def prepare_alignment(base, extractor, encoder: SentenceEncoder, splits: ViewSpl
     return AlignmentData(caches, banks, captions, tokens)
 
 
+@torch.no_grad()
+def fit_text_center(model: NormWearForZeroShotClassification, banks, captions=None) -> None:
+    """Set a centring head's ``text_center`` to the mean of every sentence training compares against (the task
+    banks' sentences and, with the caption objective, the captions); nothing for a head that does not centre."""
+    if model.text_center is not None:
+        texts = [bank.all_sentences for bank in banks] + ([captions.texts] if captions is not None else [])
+        model.text_center.copy_(F.normalize(torch.cat(texts).float(), dim=-1).mean(dim=0))
+
+
 def train_and_score(
     aggregator: str, base, encoder: SentenceEncoder, splits: ViewSplits, data: AlignmentData, args
 ) -> tuple[NormWearForZeroShotClassification, dict[str, Any]]:
@@ -237,9 +246,7 @@ def train_and_score(
     model = NormWearForZeroShotClassification(config)
     model.normwear.load_state_dict(base.normwear.state_dict())
     captions = data.captions if args.objective == "captions" else None
-    if model.text_center is not None:  # the mean of every sentence training compares against
-        texts = [bank.all_sentences for bank in data.banks.values()] + ([captions.texts] if captions else [])
-        model.text_center.copy_(F.normalize(torch.cat(texts).float(), dim=-1).mean(dim=0))
+    fit_text_center(model, data.banks.values(), captions)
     history = train_aggregator(model, data.caches, data.banks, args, captions)
     split_tasks = {"validation": HELD_IN_TASKS, "transfer_check": TRANSFER_CHECK_TASKS, "held_out": HELD_OUT_TASKS}
     logits = {
@@ -327,6 +334,7 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
     return results
 
 
+NEGATED_HEAD_OPTIONS = ("rhythm", "question_conditioning", "text_centering")
 NEGATED_FLAGS = {
     "text_centering": "--no_text_centering",
     "use_ecg5000": "--no_ecg5000",
@@ -454,12 +462,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(argv: list[str] | None = None) -> ZeroShotArguments:
+    """The command line as :class:`ZeroShotArguments` (every option is a field, the ``--no_`` ones negated)."""
+    options = vars(build_parser().parse_args(argv))
+    negated = {name: not options.pop(f"no_{name}") for name in ("ecg5000", "progress", *NEGATED_HEAD_OPTIONS)}
+    return ZeroShotArguments(**options, use_ecg5000=negated.pop("ecg5000"), **negated)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    options = vars(build_parser().parse_args(argv))  # every option is a ZeroShotArguments field but the "no_"s
-    use_ecg5000, progress = not options.pop("no_ecg5000"), not options.pop("no_progress")
-    heads = {name: not options.pop(f"no_{name}") for name in ("rhythm", "question_conditioning", "text_centering")}
-    args = ZeroShotArguments(**options, use_ecg5000=use_ecg5000, progress=progress, **heads)
+    args = parse_arguments(argv)
     results = run_zero_shot_training(args)
     print(results_markdown(results), end="")
     print(f"calibration temperature {results['calibration_temperature']:.3f}; wrote {args.output_dir}")
