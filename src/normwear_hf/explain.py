@@ -128,7 +128,7 @@ def explain(
         Without ``labels`` or ``probe`` a classification head's prediction is explained.
     """
     from .checkpoint import backbone_of
-    from .modeling_normwear import average_windows, channel_summaries, finish_pooling
+    from .modeling_normwear import average_windows
     from .modeling_normwear_zero_shot import rhythm_inputs
 
     loaded, extractor = _load(model)
@@ -144,34 +144,9 @@ def explain(
     )
     input_values = features["input_values"].detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        if score_fn is None:
-            outputs = backbone(input_values, features["channel_mask"], features["time_mask"], return_dict=True)
-        if score_fn is not None:
-            kind = "custom"
-            logits = score_fn(input_values, features["channel_mask"], features["time_mask"])
-            if logits.ndim == 1:
-                logits = logits[:, None]
-            names = [f"class {i}" for i in range(logits.shape[1])]
-        elif probe is not None:
-            kind = "probe"
-            logits, names = _probe_logits(probe, outputs)
-        elif labels is not None:
-            kind = "zero-shot"
-            logits, names = _zero_shot_logits(
-                loaded, outputs, labels, question, hypothesis_template, features.get("rhythm_values")
-            )
-        elif hasattr(loaded, "classifier"):
-            kind = "classifier"
-            pooling = "cls" if loaded.config.classifier_pooling == "cls" else "channel"
-            per_channel, real = channel_summaries(outputs, pooling)
-            logits = loaded.classifier(finish_pooling(per_channel, real, "recording"))
-            id2label = loaded.config.id2label or {}
-            names = [str(id2label.get(i, f"class {i}")) for i in range(logits.shape[1])]
-        else:
-            raise ValueError(
-                "nothing to explain: pass labels (zero-shot, with a zero-shot checkpoint such as the bundled one), "
-                "a LinearProbe, or a classification model (NormWearForSignalClassification)."
-            )
+        kind, logits, names = _answer_logits(
+            loaded, backbone, input_values, features, labels, question, hypothesis_template, probe, score_fn
+        )
         # windows of one recording: the mean of their logits, as the pipeline takes it (differentiable)
         owner = logits.new_zeros(len(logits), dtype=torch.long)
         mean_logits = average_windows(logits, logits.new_ones(len(logits)), owner, 1)[0][0]
@@ -182,6 +157,34 @@ def explain(
     if kind == "zero-shot":
         scores = dict(zip(names, loaded.calibrated_scores(mean_logits.detach()[None])[0].tolist()))
     return _assemble(features, attribution, names[index], kind, scores, extractor, channel_names)
+
+
+def _answer_logits(loaded, backbone, input_values, features, labels, question, template, probe, score_fn):
+    """-> (kind of answer, differentiable logits ``[windows, classes]`` of ``input_values``, class names)."""
+    from .modeling_normwear import channel_summaries, finish_pooling
+
+    if score_fn is not None:
+        logits = score_fn(input_values, features["channel_mask"], features["time_mask"])
+        logits = logits[:, None] if logits.ndim == 1 else logits
+        return "custom", logits, [f"class {i}" for i in range(logits.shape[1])]
+    outputs = backbone(input_values, features["channel_mask"], features["time_mask"], return_dict=True)
+    if probe is not None:
+        return ("probe", *_probe_logits(probe, outputs))
+    if labels is not None:
+        return (
+            "zero-shot",
+            *_zero_shot_logits(loaded, outputs, labels, question, template, features.get("rhythm_values")),
+        )
+    if hasattr(loaded, "classifier"):
+        pooling = "cls" if loaded.config.classifier_pooling == "cls" else "channel"
+        per_channel, real = channel_summaries(outputs, pooling)
+        logits = loaded.classifier(finish_pooling(per_channel, real, "recording"))
+        id2label = loaded.config.id2label or {}
+        return "classifier", logits, [str(id2label.get(i, f"class {i}")) for i in range(logits.shape[1])]
+    raise ValueError(
+        "nothing to explain: pass labels (zero-shot, with a zero-shot checkpoint such as the bundled one), "
+        "a LinearProbe, or a classification model (NormWearForSignalClassification)."
+    )
 
 
 def _probe_logits(probe: LinearProbe, outputs) -> tuple[torch.Tensor, list[str]]:
