@@ -28,6 +28,8 @@ import scipy.ndimage
 import scipy.signal
 
 #: Edges (in samples at the model rate of 65 Hz) of the autocorrelation's lag bins: 0.15 s to 4.6 s, log-spaced.
+#: They are samples, not seconds: an extractor with another model rate gives bins over other lags, which a head
+#: trained at 65 Hz would misread (so would its backbone).
 LAG_EDGES = np.unique(np.round(np.geomspace(10, 300, 25)).astype(int))
 VIEWS = ("signal", "difference", "energy", "low_pass")
 PER_VIEW = len(LAG_EDGES) - 1 + 6
