@@ -31,7 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_description, write_section  # noqa: E402
 
 from normwear_hf.utils.atomic import write_text_atomic  # noqa: E402
-from normwear_hf.zero_shot.train import OBJECTIVES, ZeroShotArguments, prepare_run, train_and_score  # noqa: E402
+from normwear_hf.zero_shot.train import (  # noqa: E402
+    HEAD_OPTIONS,
+    OBJECTIVES,
+    ZeroShotArguments,
+    add_head_options,
+    head_options,
+    prepare_run,
+    train_and_score,
+)
 
 RUNS_FILE = "runs.json"
 SECTION = "zero-shot-captions"
@@ -63,10 +71,8 @@ def run(args: argparse.Namespace) -> None:
         refine_steps=args.refine_steps,
         aggregators=list(args.aggregators),
         caption_retime_fraction=args.caption_retime_fraction,
-        rhythm=not args.no_rhythm,
-        question_conditioning=not args.no_question_conditioning,
-        text_centering=not args.no_text_centering,
         progress=not args.no_progress,
+        **head_options(vars(args)),
     )
     base, extractor, encoder, splits, data = prepare_run(base_args)
     done.setdefault("arguments", dataclasses.asdict(base_args))  # the first run's; variants record their own
@@ -87,9 +93,7 @@ def run(args: argparse.Namespace) -> None:
                     extractor.save_pretrained(out / key)
             entry["train_s"] = time.perf_counter() - clock
             entry["caption_retime_fraction"] = args.caption_retime_fraction
-            entry["rhythm"] = not args.no_rhythm
-            entry["question_conditioning"] = not args.no_question_conditioning
-            entry["text_centering"] = not args.no_text_centering
+            entry.update(head_options(vars(args)))
             done = _merged(path, done, key, entry)
             scores = [f"{a} held-out {entry[a]['held_out_macro']:.3f}" for a in args.aggregators]
             print(f"{key}: " + ", ".join(scores), flush=True)
@@ -134,13 +138,6 @@ def choose(runs: dict, objectives: list[str]) -> tuple[str, dict]:
     return max(eligible, key=lambda o: means[o]["transfer_check"]), means
 
 
-FLAGS = (  # (entry key, its value before the option existed, the run option that turns it off)
-    ("rhythm", False, "--no_rhythm"),
-    ("question_conditioning", False, "--no_question_conditioning"),
-    ("text_centering", False, "--no_text_centering"),
-)
-
-
 def recipe_command(recipe: str, entry: dict) -> str:
     """The ``run`` options that reproduce ``recipe`` (an objective plus a ``--label_suffix`` variant)."""
     objective = next(o for o in sorted(OBJECTIVES, key=len, reverse=True) if recipe.startswith(o))
@@ -148,7 +145,7 @@ def recipe_command(recipe: str, entry: dict) -> str:
     if recipe != objective:
         parts.append(f"--label_suffix {recipe[len(objective) :]}")
     parts.append(f"--caption_retime_fraction {entry.get('caption_retime_fraction', 0.0)}")
-    parts += [off for key, before, off in FLAGS if not entry.get(key, before)]
+    parts += [f"--no_{name}" for name in HEAD_OPTIONS if not entry.get(name, False)]  # absent: run before it existed
     return " ".join(parts)
 
 
@@ -228,8 +225,8 @@ def add_seed_runs(done: dict, recipe: str, results_path: Path) -> None:
     results = json.loads(results_path.read_text())
     arguments = results.get("arguments", {})
     entry = next(iter(runs.values()))
-    for key, before, _ in FLAGS:
-        if arguments.get(key, before) != entry.get(key, before):
+    for key in HEAD_OPTIONS:
+        if arguments.get(key, False) != entry.get(key, False):
             raise SystemExit(f"{results_path} was trained with {key}={arguments.get(key)}, recipe {recipe!r} without.")
     results["seed_runs"] = [
         {
@@ -266,11 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         run_parser.add_argument(f"--{name}", type=int, default=getattr(defaults, name))
     run_parser.add_argument("--caption_retime_fraction", type=float, default=defaults.caption_retime_fraction)
     run_parser.add_argument("--label_suffix", default="", help="appended to the objective in run names (a variant)")
-    run_parser.add_argument("--no_rhythm", action="store_true", help="heads read the backbone's tokens only")
-    run_parser.add_argument(
-        "--no_question_conditioning", action="store_true", help="MSiTF's question sets token weights only (paper)"
-    )
-    run_parser.add_argument("--no_text_centering", action="store_true", help="heads compare sentences as they are")
+    add_head_options(run_parser)
     run_parser.add_argument("--no_progress", action="store_true")
     report_parser = sub.add_parser("report")
     report_parser.add_argument("--out", default="runs/zs_heldout")

@@ -160,8 +160,9 @@ class NormWearConfig(PretrainedConfig):
         zero_shot_calibration_temperature: logits are divided by it before the softmax over candidate labels;
             fitted on held-in data after training so that scores are calibrated probabilities.
         zero_shot_default_question: the question embedded when a caller gives none.
-        zero_shot_rhythm_size: length of the per-channel rhythm descriptor the zero-shot head also reads (one extra
-            token per channel; ``rhythm_features.RHYTHM_SIZE`` for the shipped head); 0 (default) reads none.
+        zero_shot_rhythm_size: length of the per-channel rhythm descriptor the zero-shot head also reads (one token
+            per channel, pooled beside the patch tokens; ``rhythm_features.RHYTHM_SIZE`` for the shipped head); 0
+            (default) reads none.
         zero_shot_question_conditioning: MSiTF adds the question's projection to the pooled tokens before its MLP,
             so the question shapes the embedding itself, not only the token weights (default False: the paper's).
         zero_shot_text_centering: sentence embeddings are compared after subtracting the mean of the training texts

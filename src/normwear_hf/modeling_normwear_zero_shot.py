@@ -104,9 +104,7 @@ class NormWearMSiTF(nn.Module):
         self.mlp = NormWearMLP(config, width, 2 * width)
         self.projection = nn.Linear(width, config.text_hidden_size)
         self.question_value = (
-            nn.Linear(config.text_hidden_size, width)
-            if getattr(config, "zero_shot_question_conditioning", False)
-            else None
+            nn.Linear(config.text_hidden_size, width) if config.zero_shot_question_conditioning else None
         )
 
     def forward(
@@ -187,7 +185,7 @@ AGGREGATOR_CLASSES = {"msitf": NormWearMSiTF, "mean_linear": NormWearMeanLinearA
 def rhythm_inputs(config: NormWearConfig) -> tuple[str, ...]:
     """The inputs beyond the backbone's that a zero-shot head with this config reads: ``("rhythm_values",)`` when
     it reads rhythm (callers then ask the feature extractor for ``return_rhythm=True``), else none."""
-    return ("rhythm_values",) if getattr(config, "zero_shot_rhythm_size", 0) else ()
+    return ("rhythm_values",) if config.zero_shot_rhythm_size else ()
 
 
 class NormWearRhythmEncoder(nn.Module):
@@ -227,7 +225,7 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
         self.aggregator = AGGREGATOR_CLASSES[config.zero_shot_aggregator](config)
         self.rhythm = NormWearRhythmEncoder(config) if config.zero_shot_rhythm_size else None
         self.logit_scale = nn.Parameter(torch.tensor(LOGIT_SCALE_INIT))
-        if getattr(config, "zero_shot_text_centering", False):  # set by training: the mean training sentence
+        if config.zero_shot_text_centering:  # set by training: the mean training sentence
             self.register_buffer("text_center", torch.zeros(config.text_hidden_size))
         else:
             self.text_center = None
@@ -266,7 +264,7 @@ class NormWearForZeroShotClassification(NormWearPreTrainedModel):
         """Backbone tokens ``[B, C, 1 + P, D]`` -> unit-norm text-space embeddings ``[B, T]`` and the weights
         ``[B, C, 1 + P]``. Works on cached backbone outputs, which is how the aggregator is trained. A head with
         ``config.zero_shot_rhythm_size`` also needs ``rhythm_values`` ``[B, C, R]`` (the feature extractor's, with
-        ``return_rhythm=True``): one more token per channel."""
+        ``return_rhythm=True``): one token per channel, pooled beside the patch tokens."""
         batch, channels, length, width = last_hidden_state.shape
         token_mask = token_mask.bool()
         rhythm_tokens = self.rhythm_tokens(rhythm_values, (batch, channels), last_hidden_state.dtype)

@@ -406,10 +406,8 @@ class NormWearOnnx:
     def _tokens(self, signals, sampling_rate, rhythm: bool = False):
         """Encoder outputs of every window of one recording, a few windows per run, with the windows' rhythm
         descriptors when ``rhythm`` (else None)."""
-        if rhythm:
-            windows, lengths, descriptors = self.windows(signals, sampling_rate, return_rhythm=True)
-        else:
-            (windows, lengths), descriptors = self.windows(signals, sampling_rate), None
+        windows, lengths, *rhythm_part = self.windows(signals, sampling_rate, return_rhythm=rhythm)
+        descriptors = rhythm_part[0] if rhythm else None
         steps = windows.shape[-1] - 2
         for start in range(0, len(windows), _WINDOWS_PER_RUN):
             batch = windows[start : start + _WINDOWS_PER_RUN]

@@ -354,7 +354,7 @@ def _export_zero_shot(
         "temperature": float(model.config.zero_shot_calibration_temperature),
         "text_encoder": model.config.text_encoder_name_or_path,
         # > 0: the head reads each channel window's rhythm descriptor (the wrapper computes it, see rhythm_features)
-        "rhythm_size": int(getattr(model.config, "zero_shot_rhythm_size", 0) or 0),
+        "rhythm_size": int(model.config.zero_shot_rhythm_size),
     }
 
 

@@ -138,8 +138,9 @@ class ZeroShotPhysioClassificationPipeline(Pipeline):
             )
         recording = one_recording(inputs)
         question = question or self.model.config.zero_shot_default_question
+        extra_inputs = rhythm_inputs(self.model.config)
         return {
-            "extra_inputs": rhythm_inputs(self.model.config),
+            "extra_inputs": extra_inputs,
             # checked (and resampled) here; scalograms are built window batch by window batch in _forward
             "windows": self.feature_extractor.iter_batches(
                 [recording],
@@ -148,7 +149,7 @@ class ZeroShotPhysioClassificationPipeline(Pipeline):
                 max_windows=WINDOWS_PER_FORWARD,
                 return_tensors="pt",
                 progress=False,
-                return_rhythm=bool(rhythm_inputs(self.model.config)),
+                return_rhythm=bool(extra_inputs),
             ),
             "text_embeds": self.text_encoder.encode(sentences),
             "question_embeds": self.text_encoder.encode([question])[0],

@@ -334,13 +334,24 @@ def run_zero_shot_training(args: ZeroShotArguments) -> dict[str, Any]:
     return results
 
 
-NEGATED_HEAD_OPTIONS = ("rhythm", "question_conditioning", "text_centering")
-NEGATED_FLAGS = {
-    "text_centering": "--no_text_centering",
-    "use_ecg5000": "--no_ecg5000",
-    "rhythm": "--no_rhythm",
-    "question_conditioning": "--no_question_conditioning",
+HEAD_OPTIONS = {
+    "rhythm": "the head reads the backbone's tokens only",
+    "question_conditioning": "MSiTF's question sets token weights only (paper)",
+    "text_centering": "compare the encoder's sentences as they are",
 }
+"""The head's additions: ZeroShotArguments fields, on by default, each turned off by ``--no_<name>`` (its help)."""
+NEGATED_FLAGS = {"use_ecg5000": "--no_ecg5000", **{name: f"--no_{name}" for name in HEAD_OPTIONS}}
+
+
+def add_head_options(parser: argparse.ArgumentParser) -> None:
+    """``--no_rhythm``, ``--no_question_conditioning``, ``--no_text_centering`` (training and the benchmark)."""
+    for name, help_text in HEAD_OPTIONS.items():
+        parser.add_argument(f"--no_{name}", action="store_true", help=help_text)
+
+
+def head_options(options: Mapping[str, Any]) -> dict[str, bool]:
+    """The head's additions as ZeroShotArguments fields, from parsed options holding ``no_<name>``."""
+    return {name: not options[f"no_{name}"] for name in HEAD_OPTIONS}
 
 
 def command_line(args: ZeroShotArguments) -> str:
@@ -452,11 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(f"--{name}", type=float, default=getattr(defaults, name))
     parser.add_argument("--real_sources", nargs="*", default=None, help="real sources for the modality task")
     parser.add_argument("--no_ecg5000", action="store_true", help="skip the ECG5000 held-in task")
-    parser.add_argument("--no_rhythm", action="store_true", help="the head reads the backbone's tokens only")
-    parser.add_argument(
-        "--no_question_conditioning", action="store_true", help="MSiTF's question sets token weights only (paper)"
-    )
-    parser.add_argument("--no_text_centering", action="store_true", help="compare the encoder's sentences as they are")
+    add_head_options(parser)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--no_progress", action="store_true")
     return parser
@@ -465,8 +472,10 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_arguments(argv: list[str] | None = None) -> ZeroShotArguments:
     """The command line as :class:`ZeroShotArguments` (every option is a field, the ``--no_`` ones negated)."""
     options = vars(build_parser().parse_args(argv))
-    negated = {name: not options.pop(f"no_{name}") for name in ("ecg5000", "progress", *NEGATED_HEAD_OPTIONS)}
-    return ZeroShotArguments(**options, use_ecg5000=negated.pop("ecg5000"), **negated)
+    heads = head_options(options)
+    use_ecg5000, progress = not options.pop("no_ecg5000"), not options.pop("no_progress")
+    fields_only = {name: value for name, value in options.items() if not name.startswith("no_")}
+    return ZeroShotArguments(**fields_only, use_ecg5000=use_ecg5000, progress=progress, **heads)
 
 
 def main(argv: list[str] | None = None) -> int:
