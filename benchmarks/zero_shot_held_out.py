@@ -45,6 +45,7 @@ RUNS_FILE = "runs.json"
 SECTION = "zero-shot-captions"
 VALIDATION_TOLERANCE = 0.03
 SPLITS = ("validation", "transfer_check", "held_out")
+DATA_OPTIONS = ("synthetic_count", "steps", "refine_steps")  # a recipe may change them; its runs record them
 
 
 def _summary(entry: dict) -> dict:
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> None:
     )
     base, extractor, encoder, splits, data = prepare_run(base_args)
     done.setdefault("arguments", dataclasses.asdict(base_args))  # the first run's; variants record their own
-    done["captioned_views"] = len(splits.captioned)
+    done.setdefault("captioned_views", len(splits.captioned))  # the shared arguments' data, as "arguments"
     done["held_out_views"] = {name: len(views) for name, views in splits.held_out.items()}
     for seed in args.seeds:  # seed-major: a run cut short still compares the objectives on equal seeds
         for objective in args.objectives:
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> None:
                     extractor.save_pretrained(out / key)
             entry["train_s"] = time.perf_counter() - clock
             entry["caption_retime_fraction"] = args.caption_retime_fraction
+            entry.update({name: getattr(args, name) for name in DATA_OPTIONS}, captioned_views=len(splits.captioned))
             entry.update(head_options(vars(args)))
             done = _merged(path, done, key, entry)
             scores = [f"{a} held-out {entry[a]['held_out_macro']:.3f}" for a in args.aggregators]
@@ -138,14 +140,16 @@ def choose(runs: dict, objectives: list[str]) -> tuple[str, dict]:
     return max(eligible, key=lambda o: means[o]["transfer_check"]), means
 
 
-def recipe_command(recipe: str, entry: dict) -> str:
-    """The ``run`` options that reproduce ``recipe`` (an objective plus a ``--label_suffix`` variant)."""
+def recipe_command(recipe: str, entry: dict, arguments: dict) -> str:
+    """The ``run`` options that reproduce ``recipe`` (an objective plus a ``--label_suffix`` variant), with the
+    data options where they differ from the shared ``arguments``."""
     objective = next(o for o in sorted(OBJECTIVES, key=len, reverse=True) if recipe.startswith(o))
     parts = [f"--objectives {objective}"]
     if recipe != objective:
         parts.append(f"--label_suffix {recipe[len(objective) :]}")
     parts.append(f"--caption_retime_fraction {entry.get('caption_retime_fraction', 0.0)}")
     parts += [f"--no_{name}" for name in HEAD_OPTIONS if not entry.get(name, False)]  # absent: run before it existed
+    parts += [f"--{name} {entry[name]}" for name in DATA_OPTIONS if entry.get(name, arguments[name]) != arguments[name]]
     return " ".join(parts)
 
 
@@ -164,7 +168,8 @@ def to_markdown(done: dict) -> str:
         f"{machine_description()}, {date.today().isoformat()}. Backbone `{arguments['model']}`; "
         f"{arguments['synthetic_count']} generator rows, {done['captioned_views']} captioned views, "
         f"{arguments['steps']} + {arguments['refine_steps']} steps of {arguments['batch_size']}; seeds {seeds} "
-        "(aggregator initialisation and batch order; the data are the same). Each recipe was run with",
+        "(aggregator initialisation and batch order; the data are the same unless a recipe's options below change "
+        "them). Each recipe was run with",
         "",
         "```bash",
         f"python benchmarks/zero_shot_held_out.py run --model {arguments['model']} --out runs/zs_heldout "
@@ -174,7 +179,7 @@ def to_markdown(done: dict) -> str:
         "```",
         "",
         "RECIPE_OPTIONS per recipe: "
-        + "; ".join(f"`{recipe}`: `{recipe_command(recipe, first[recipe])}`" for recipe in objectives)
+        + "; ".join(f"`{recipe}`: `{recipe_command(recipe, first[recipe], arguments)}`" for recipe in objectives)
         + ". AUROC (one-vs-rest macro over the classes present), mean +- sd over seeds. Held-out views: "
         + ", ".join(f"{name} {n}" for name, n in done["held_out_views"].items())
         + ".",
