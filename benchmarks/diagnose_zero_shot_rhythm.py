@@ -4,8 +4,10 @@ Two measurements on the held-out views of ``zero_shot/held_out.py`` (docs/benchm
 
 1. ``af_rhythm`` (sinus rhythm vs atrial fibrillation, a diagnosis never trained): the head's AUROC for the
    held-out label pair and for trained rhythm captions on the same views, and the sentence encoder's cosines of
-   the two held-out labels with those captions. If the trained pairs separate the views and the held-out pair
-   inverts, the signal side is right and the text side is what fails.
+   the two held-out labels with those captions and with each trained class's mean phrase. If the trained pairs
+   separate the views and the held-out pair inverts, the signal side is right and the text side is what fails.
+   The class means show how far apart the encoder puts the two labels on the trained regular-irregular axis
+   (each label's irregular minus regular cosine), against how far apart single phrases put them.
 2. ``hrv_band`` (RMSSD below / above 20 ms): the Spearman correlation of the head's "high" minus "low" score with
    the view's RMSSD and with its heart rate, and the AUROC on sinus-rhythm views alone.
 
@@ -45,9 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.disable(logging.WARNING)
 
     import torch
+    import torch.nn.functional as F
     from scipy.stats import spearmanr
 
     from normwear_hf.data.synthetic import generate_examples
+    from normwear_hf.zero_shot.captions import FAMILIES
     from normwear_hf.zero_shot.engine import backbone_tokens, first_windows, window_logits
     from normwear_hf.zero_shot.held_out import af_views
     from normwear_hf.zero_shot.prompts import DEFAULT_HYPOTHESIS_TEMPLATE, HELD_OUT_TASKS
@@ -86,6 +90,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"  text cosines ({name}): {pair[1]!r} AF {cosine[0, 1]:.2f} / sinus {cosine[1, 1]:.2f}; "
                 f"{pair[0]!r} AF {cosine[0, 0]:.2f} / sinus {cosine[1, 0]:.2f}"
             )
+        # every trained phrase of a class, averaged: what any head on this encoder can route a new label through
+        rhythm = FAMILIES["rhythm"].phrases
+        prototypes = torch.stack(
+            [directions(sentences([p for level in rhythm[c].values() for p in level])).mean(0) for c in rhythm]
+        )
+        cosine = labels @ F.normalize(prototypes, dim=-1).T
+        print(
+            f"  text cosines ({name}) with the trained classes' mean phrase ({' / '.join(rhythm)}): "
+            + "; ".join(
+                f"{label!r} {row[0]:.2f} / {row[1]:.2f} (irregular minus regular {row[1] - row[0]:+.3f})"
+                for label, row in zip(held_out_pair[::-1], cosine)
+            )
+        )
 
     task = HELD_OUT_TASKS["hrv_band"]
     views = synthetic_views(rows, ["hrv_band"], seed=HELD_OUT_SEED)["hrv_band"]
