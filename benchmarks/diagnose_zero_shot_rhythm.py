@@ -27,6 +27,10 @@ CAPTION_PAIRS = (  # (regular, irregular) rhythm captions the head was trained o
     ("a steady rhythm", "an irregular rhythm"),
     ("a normal heart rhythm", "an arrhythmia"),
 )
+DESCRIBED_PAIR = (  # the held-out labels with what they look like added, as docs/zero_shot.md advises users
+    "a normal sinus rhythm, regular beat intervals",
+    "atrial fibrillation, irregular beat intervals",
+)
 
 
 def _auroc(positive: np.ndarray, score: np.ndarray) -> float:
@@ -76,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     is_af = np.array([key == "af" for _, key in views])
     held_out_pair = (task.phrases["sinus"][0], task.phrases["af"][0])
     print(f"af_rhythm: {len(views)} views, {is_af.sum()} AF; question {task.questions[0]!r}")
-    for pair in (held_out_pair, *CAPTION_PAIRS):
+    for pair in (held_out_pair, DESCRIBED_PAIR, *CAPTION_PAIRS):
         auroc = _auroc(is_af, scores(views, task.questions[0], pair))
         print(f"  head AUROC {auroc:.2f}: {pair[1]!r} over {pair[0]!r}")
     for name, directions in (

@@ -34,14 +34,14 @@ class ZeroShotArguments:
     model: str
     output_dir: str = "runs/zero_shot"
     text_encoder: str = DEFAULT_TEXT_ENCODER
-    synthetic_count: int = 2000
+    synthetic_count: int = 8000
     validation_count: int = 600
     held_out_count: int = 1000
     real_per_type: int = 300
     real_sources: list[str] | None = None
     use_ecg5000: bool = True
-    steps: int = 1200
-    refine_steps: int = 200
+    steps: int = 4800
+    refine_steps: int = 800
     batch_size: int = 64
     learning_rate: float = 1e-3
     weight_decay: float = 0.01
