@@ -76,3 +76,14 @@ def test_the_extractor_returns_descriptors_per_channel_window_with_zeros_for_pad
     pieces = extractor.iter_batches([two], sampling_rate=rate, max_windows=1, return_rhythm=True)
     np.testing.assert_array_equal(np.concatenate([p["rhythm_values"] for p in pieces]), values[:2])
     assert "rhythm_values" not in extractor(two, sampling_rate=rate)  # only when asked
+
+
+def test_without_scipy_the_steps_must_be_given(monkeypatch):
+    from normwear_hf import normwear_onnx, rhythm_features
+
+    window = beats(72, 65.0)
+    expected = rhythm_descriptor(window, 65.0)
+    monkeypatch.setattr(rhythm_features, "find_peaks", None)  # as where scipy cannot be imported
+    with pytest.raises(ImportError, match="needs scipy unless both peak_finder and smoother are given"):
+        rhythm_descriptor(window, 65.0)
+    assert np.array_equal(normwear_onnx.rhythm_descriptor(window, 65.0), expected)  # numpy steps, same numbers

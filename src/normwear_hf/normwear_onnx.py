@@ -16,9 +16,9 @@ polyphase filter and odd-reflection padding, fill short NaN gaps, 6 s windows, j
 smoothing, mean-|x| normalisation) in numpy, because scipy is a heavy dependency on a phone or a Raspberry Pi;
 the Mexican-hat CWT runs as the exported ``frontend.onnx`` graph. A zero-shot head that reads rhythm
 (``metadata["zero_shot"]["rhythm_size"] > 0``) also gets each channel window's rhythm descriptor, computed before
-cleaning by a numpy copy of ``normwear_hf.rhythm_features`` (its scipy peak finder and Gaussian filter included).
-The export's parity tests hold this file to the PyTorch pipeline. This module imports nothing from normwear_hf, so
-it works alone.
+cleaning by ``rhythm_features.py`` (the package's own file, which the export copies beside this one), given this
+file's numpy versions of the scipy peak finder and Gaussian filter. The export's parity tests hold this file to
+the PyTorch pipeline. Apart from that sibling it imports nothing from normwear_hf, so the folder works alone.
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ import sys
 from fractions import Fraction
 
 import numpy as np
+
+try:  # inside the package
+    from . import rhythm_features as _rhythm
+except ImportError:  # an exported folder: the copy beside this file (its folder is on sys.path)
+    import rhythm_features as _rhythm
+
+LAG_EDGES, RHYTHM_SIZE = _rhythm.LAG_EDGES, _rhythm.RHYTHM_SIZE
 
 __all__ = ["NormWearOnnx", "POOLINGS", "RHYTHM_SIZE", "clean_windows", "resample", "rhythm_descriptor", "rhythm_values"]
 
@@ -166,18 +173,10 @@ def clean_windows(series: np.ndarray, settings: dict) -> tuple[np.ndarray, np.nd
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Rhythm descriptor: a numpy re-implementation of normwear_hf.rhythm_features (which uses scipy.signal.find_peaks
-# and scipy.ndimage.gaussian_filter1d), for a zero-shot head exported with metadata["zero_shot"]["rhythm_size"]
+# Rhythm descriptor: normwear_hf.rhythm_features (copied beside this file by the export), given numpy versions of
+# the scipy peak finder and Gaussian filter it uses in the package, for a zero-shot head exported with
+# metadata["zero_shot"]["rhythm_size"] > 0
 # ----------------------------------------------------------------------------------------------------------------
-LAG_EDGES = np.unique(np.round(np.geomspace(10, 300, 25)).astype(int))
-RHYTHM_SIZE = 4 * (len(LAG_EDGES) - 1 + 6)
-_MIN_RHYTHM_SAMPLES = 3 * int(LAG_EDGES[0])
-_PEAK_SHARE = 0.85
-_ENERGY_SIGMA_SECONDS = 0.025
-_LOW_PASS_SIGMA_SECONDS = 0.15
-_MIN_LAG_SECONDS, _MAX_LAG_SECONDS = 0.25, 4.0
-
-
 def _find_peaks(x: np.ndarray, distance: int | None = None, height: float | None = None) -> np.ndarray:
     """scipy.signal.find_peaks(x, distance=..., height=...)[0]: local maxima (a plateau counts once, at its middle,
     rounded down; none at either end), those at least ``height`` high, then the highest first, each removing
@@ -211,86 +210,14 @@ def _find_peaks(x: np.ndarray, distance: int | None = None, height: float | None
     return peaks[keep]
 
 
-def _autocorrelations(views: np.ndarray) -> np.ndarray:
-    """Biased autocorrelation of each centred row of ``views`` ``[V, n]``, 1 at lag 0; zeros for a flat row."""
-    n = views.shape[-1]
-    spectrum = np.fft.rfft(views - views.mean(axis=-1, keepdims=True), 2 * n, axis=-1)
-    ac = np.fft.irfft(np.abs(spectrum) ** 2, 2 * n, axis=-1)[:, :n]
-    zero = ac[:, :1] <= 0
-    return np.where(zero, 0.0, ac / np.where(zero, 1.0, ac[:, :1]))
-
-
-def _percentile_98(x: np.ndarray) -> float:
-    """``np.percentile(x, 98)`` to the last bit (its linear method, from a partition), ten times faster on a window."""
-    position = 0.98 * (len(x) - 1)
-    low = int(np.floor(position))
-    high, fraction = min(low + 1, len(x) - 1), position - low
-    below, above = np.partition(x, [low, high])[[low, high]]
-    step = above - below
-    return float(above - step * (1 - fraction) if fraction >= 0.5 else below + step * fraction)
-
-
-def _lag_bins(ac: np.ndarray) -> np.ndarray:
-    """Mean autocorrelation in each lag bin of ``LAG_EDGES`` (bins past the window's end: 0), from one cumsum."""
-    sums = np.concatenate(([0.0], np.cumsum(ac)))
-    start, stop = np.minimum(LAG_EDGES[:-1], len(ac)), np.minimum(LAG_EDGES[1:], len(ac))
-    return np.where(stop > start, (sums[stop] - sums[start]) / np.maximum(stop - start, 1), 0.0)
-
-
-def _rhythm_view(series: np.ndarray, ac: np.ndarray, rate: float) -> np.ndarray:
-    n = len(series)
-    bins = _lag_bins(ac)
-    low, high = int(_MIN_LAG_SECONDS * rate), min(n - 1, int(_MAX_LAG_SECONDS * rate))
-    peaks = _find_peaks(ac[low:high])
-    if len(peaks):
-        heights = ac[low:high][peaks]
-        first = peaks[np.argmax(heights >= _PEAK_SHARE * heights.max())]
-        period, height = (first + low) / rate, float(ac[first + low])
-    else:
-        period, height = high / rate, 0.0
-    beats = _find_peaks(series, distance=max(3, int(0.6 * period * rate)), height=0.3 * _percentile_98(series))
-    spacing = [0.0, 0.0, 0.0, 0.0]
-    if len(beats) >= 3:
-        intervals = np.diff(beats) / rate
-        mean = intervals.mean()
-        rmssd = np.sqrt(np.mean(np.diff(intervals) ** 2)) if len(intervals) > 1 else 0.0
-        spacing = [np.log(mean), intervals.std() / mean, rmssd / mean, len(beats) / (n / rate)]
-    return np.asarray([*bins, np.log(period), height, *spacing], dtype=np.float32)
-
-
 def rhythm_descriptor(window: np.ndarray, rate: float) -> np.ndarray:
-    """``[RHYTHM_SIZE]`` descriptor of one channel window ``[l]`` at the model rate, before cleaning: periodicity
-    (binned autocorrelation), period and beat spacing of four views (see normwear_hf.rhythm_features)."""
-    x = np.asarray(window, dtype=np.float64)
-    if len(x) < _MIN_RHYTHM_SAMPLES or not np.all(np.isfinite(x)):
-        return np.zeros(RHYTHM_SIZE, dtype=np.float32)
-    t = np.arange(len(x)) - (len(x) - 1) / 2.0
-    x = x - x.mean()
-    x = x - (x @ t) / (t @ t) * t
-    scale = np.mean(np.abs(x))
-    if scale <= 1e-12 * max(1.0, float(np.max(np.abs(window)))):
-        return np.zeros(RHYTHM_SIZE, dtype=np.float32)
-    x = x / scale
-    difference = np.diff(x, prepend=x[0])
-    views = np.stack(
-        [
-            x,
-            difference,
-            _smooth(difference**2, _ENERGY_SIGMA_SECONDS * rate),
-            _smooth(x, _LOW_PASS_SIGMA_SECONDS * rate),
-        ]
-    )
-    return np.concatenate([_rhythm_view(*pair, rate) for pair in zip(views, _autocorrelations(views))])
+    """``rhythm_features.rhythm_descriptor`` of one channel window ``[l]`` at the model rate, without scipy."""
+    return _rhythm.rhythm_descriptor(window, rate, _find_peaks, _smooth)
 
 
 def rhythm_values(windows: list[np.ndarray], rate: float) -> np.ndarray:
-    """Descriptors of windows ``[C_i, l_i]`` -> ``[N, C_max, RHYTHM_SIZE]`` float32, zeros for padded channels."""
-    widest = max((w.shape[0] for w in windows), default=0)
-    out = np.zeros((len(windows), widest, RHYTHM_SIZE), dtype=np.float32)
-    for row, window in enumerate(windows):
-        for channel, series in enumerate(window):
-            out[row, channel] = rhythm_descriptor(series, rate)
-    return out
+    """``rhythm_features.rhythm_values``: ``[N, C_max, RHYTHM_SIZE]`` float32 of windows ``[C_i, l_i]``."""
+    return _rhythm.rhythm_values(windows, rate, _find_peaks, _smooth)
 
 
 # ----------------------------------------------------------------------------------------------------------------

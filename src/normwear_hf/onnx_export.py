@@ -13,6 +13,7 @@ The folder it writes runs on devices without torch (phones, gateways, a Raspberr
                            ``metadata["zero_shot"]["rhythm_size"]`` says) -> logits; the embeddings are
                            precomputed in ``zero_shot_labels.npz``
 ``normwear_onnx.py``       the runtime wrapper (numpy + onnxruntime only): ``NormWearOnnx(DIR).embed(x, rate)``
+``rhythm_features.py``     the rhythm descriptor, which the wrapper imports (the package's file, numpy at import)
 ``normwear_onnx.json``     settings, files, what is fixed, and the parity measured at export
 =========================  ==================================================================================
 
@@ -41,6 +42,7 @@ FORMAT_VERSION = 1
 #: (float32 graphs; the models' LayerNorm outputs are O(1), the CWT output is compared relative to its peak).
 PARITY_ATOL = 1e-4
 WRAPPER_NAME = "normwear_onnx.py"
+RUNTIME_FILES = (WRAPPER_NAME, "rhythm_features.py")  # the wrapper imports the rhythm descriptor from its sibling
 METADATA_NAME = "normwear_onnx.json"
 FIXED_AXES = (
     "input planes (3) and CWT scales (the config's num_scales) are fixed; batch, channels and time are dynamic in "
@@ -297,7 +299,8 @@ def export_onnx(
             files["encoder_int8"] = "encoder.int8.onnx"
             quantize_int8(staging / files["encoder"], staging / files["encoder_int8"])
         zero_shot = _export_zero_shot(model, extractor, labels, template, question, staging, files, parity)
-        shutil.copyfile(Path(__file__).with_name(WRAPPER_NAME), staging / WRAPPER_NAME)
+        for name in RUNTIME_FILES:
+            shutil.copyfile(Path(__file__).with_name(name), staging / name)
         metadata = {
             "format_version": FORMAT_VERSION,
             "source": str(source),

@@ -18,14 +18,22 @@ the model rate *before* that cleaning:
 
 Every number is invariant to the signal's units and offset, and all but the peak statistics to its sign; a flat
 or too-short window gives zeros. It costs a few FFTs per channel window, next to the hundreds of the wavelet
-transform. This file is copied next to saved models for ``trust_remote_code``: numpy and scipy only.
+transform. This file is copied next to saved models for ``trust_remote_code`` and into ONNX exports: numpy only
+at import. Its two scipy steps (the peak finder and the Gaussian filter) are parameters, so the edge runtime
+``normwear_onnx.py``, which must run without scipy, passes its bitwise-equal numpy versions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-import scipy.ndimage
-import scipy.signal
+
+try:  # the package's path; an ONNX export's runtime passes numpy versions of both and may have no scipy
+    from scipy.ndimage import gaussian_filter1d
+    from scipy.signal import find_peaks
+except ImportError:
+    gaussian_filter1d = find_peaks = None
 
 #: Edges (in samples at the model rate of 65 Hz) of the autocorrelation's lag bins: 0.15 s to 4.6 s, log-spaced.
 #: They are samples, not seconds: an extractor with another model rate gives bins over other lags, which a head
@@ -41,6 +49,19 @@ _PEAK_SHARE = 0.85  # the first autocorrelation peak this close to the highest i
 _ENERGY_SIGMA_SECONDS = 0.025
 _LOW_PASS_SIGMA_SECONDS = 0.15
 _MIN_LAG_SECONDS, _MAX_LAG_SECONDS = 0.25, 4.0
+
+PeakFinder = Callable[..., np.ndarray]
+"""``find_peaks(x, distance=None, height=None)`` -> peak indices, as ``scipy.signal.find_peaks(...)[0]``."""
+Smoother = Callable[[np.ndarray, float], np.ndarray]
+"""``smooth(x, sigma)`` -> ``x`` Gaussian-filtered along its last axis, as ``scipy.ndimage.gaussian_filter1d``."""
+
+
+def scipy_find_peaks(x: np.ndarray, distance: int | None = None, height: float | None = None) -> np.ndarray:
+    return find_peaks(x, distance=distance, height=height)[0]
+
+
+def scipy_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    return gaussian_filter1d(x, sigma)
 
 
 def _autocorrelations(views: np.ndarray) -> np.ndarray:
@@ -70,20 +91,18 @@ def _lag_bins(ac: np.ndarray) -> np.ndarray:
     return np.where(stop > start, (sums[stop] - sums[start]) / np.maximum(stop - start, 1), 0.0)
 
 
-def _view_features(series: np.ndarray, ac: np.ndarray, rate: float) -> np.ndarray:
+def _view_features(series: np.ndarray, ac: np.ndarray, rate: float, peak_finder: PeakFinder) -> np.ndarray:
     n = len(series)
     bins = _lag_bins(ac)
     low, high = int(_MIN_LAG_SECONDS * rate), min(n - 1, int(_MAX_LAG_SECONDS * rate))
-    peaks, _ = scipy.signal.find_peaks(ac[low:high])
+    peaks = peak_finder(ac[low:high])
     if len(peaks):
         heights = ac[low:high][peaks]
         first = peaks[np.argmax(heights >= _PEAK_SHARE * heights.max())]
         period, height = (first + low) / rate, float(ac[first + low])
     else:
         period, height = high / rate, 0.0
-    beats, _ = scipy.signal.find_peaks(
-        series, distance=max(3, int(0.6 * period * rate)), height=0.3 * _percentile_98(series)
-    )
+    beats = peak_finder(series, distance=max(3, int(0.6 * period * rate)), height=0.3 * _percentile_98(series))
     spacing = [0.0, 0.0, 0.0, 0.0]
     if len(beats) >= 3:
         intervals = np.diff(beats) / rate
@@ -93,8 +112,17 @@ def _view_features(series: np.ndarray, ac: np.ndarray, rate: float) -> np.ndarra
     return np.asarray([*bins, np.log(period), height, *spacing], dtype=np.float32)
 
 
-def rhythm_descriptor(window: np.ndarray, rate: float) -> np.ndarray:
+def rhythm_descriptor(
+    window: np.ndarray,
+    rate: float,
+    peak_finder: PeakFinder = scipy_find_peaks,
+    smoother: Smoother = scipy_smooth,
+) -> np.ndarray:
     """Descriptor ``[RHYTHM_SIZE]`` of one channel window ``[l]`` at ``rate`` Hz (the model rate, before cleaning)."""
+    if find_peaks is None and (peak_finder is scipy_find_peaks or smoother is scipy_smooth):
+        raise ImportError(
+            "rhythm_features needs scipy unless both peak_finder and smoother are given: pip install scipy."
+        )
     x = np.asarray(window, dtype=np.float64)
     if len(x) < _MIN_SAMPLES or not np.all(np.isfinite(x)):
         return np.zeros(RHYTHM_SIZE, dtype=np.float32)
@@ -110,21 +138,35 @@ def rhythm_descriptor(window: np.ndarray, rate: float) -> np.ndarray:
         [
             x,
             difference,
-            scipy.ndimage.gaussian_filter1d(difference**2, _ENERGY_SIGMA_SECONDS * rate),
-            scipy.ndimage.gaussian_filter1d(x, _LOW_PASS_SIGMA_SECONDS * rate),
+            smoother(difference**2, _ENERGY_SIGMA_SECONDS * rate),
+            smoother(x, _LOW_PASS_SIGMA_SECONDS * rate),
         ]
     )
-    return np.concatenate([_view_features(*pair, rate) for pair in zip(views, _autocorrelations(views))])
+    features = [_view_features(*pair, rate, peak_finder) for pair in zip(views, _autocorrelations(views))]
+    return np.concatenate(features)
 
 
-def rhythm_values(windows: list[np.ndarray], rate: float) -> np.ndarray:
+def rhythm_values(
+    windows: list[np.ndarray],
+    rate: float,
+    peak_finder: PeakFinder = scipy_find_peaks,
+    smoother: Smoother = scipy_smooth,
+) -> np.ndarray:
     """Descriptors of windows ``[C_i, l_i]`` -> ``[N, C_max, RHYTHM_SIZE]`` float32, zeros for padded channels."""
     widest = max((w.shape[0] for w in windows), default=0)
     out = np.zeros((len(windows), widest, RHYTHM_SIZE), dtype=np.float32)
     for row, window in enumerate(windows):
         for channel, series in enumerate(window):
-            out[row, channel] = rhythm_descriptor(series, rate)
+            out[row, channel] = rhythm_descriptor(series, rate, peak_finder, smoother)
     return out
 
 
-__all__ = ["LAG_EDGES", "RHYTHM_SIZE", "VIEWS", "rhythm_descriptor", "rhythm_values"]
+__all__ = [
+    "LAG_EDGES",
+    "RHYTHM_SIZE",
+    "VIEWS",
+    "rhythm_descriptor",
+    "rhythm_values",
+    "scipy_find_peaks",
+    "scipy_smooth",
+]
